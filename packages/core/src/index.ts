@@ -1,0 +1,11 @@
+import { registerCpuBackend } from './cpu/index';
+
+export * from './dtype';
+export * from './shape';
+export * from './backend';
+export * from './tensor';
+export * from './op';
+export * from './ops/index';
+export { registerCpuBackend, CpuBackend, cpuKernel, type CpuKernelBody, type CpuKernelOptions } from './cpu/index';
+
+registerCpuBackend();
