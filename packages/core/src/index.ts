@@ -6,6 +6,9 @@ export * from './backend';
 export * from './tensor';
 export * from './op';
 export * from './ops/index';
+export * from './checkpoint/index';
+export * from './weights';
+export * from './onnx/index';
 export { registerCpuBackend, CpuBackend, cpuKernel, type CpuKernelBody, type CpuKernelOptions } from './cpu/index';
 
 registerCpuBackend();

@@ -271,7 +271,8 @@ export function unpickle(bytes: Uint8Array, start: number, opts: UnpickleOptions
       case 0x65: {
         // APPENDS
         const items = popMark();
-        asList(top(), 'APPENDS').push(...items);
+        const list = asList(top(), 'APPENDS');
+        for (const item of items) list.push(item);
         break;
       }
       case 0x7d: // EMPTY_DICT

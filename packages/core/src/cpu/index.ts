@@ -1,7 +1,13 @@
 import { registerCpuBackend as registerBackendOnly } from './backend';
+import { registerAttentionKernels } from './kernels/attention';
+import { registerConvKernels } from './kernels/conv';
+import { registerDetectionKernels } from './kernels/detection';
 import { registerElementwiseKernels } from './kernels/elementwise';
 import { registerLayoutKernels } from './kernels/layout';
+import { registerMatmulKernels } from './kernels/matmul';
+import { registerPoolKernels } from './kernels/pool';
 import { registerReduceKernels } from './kernels/reduce';
+import { registerResampleKernels } from './kernels/resample';
 
 export { CpuBackend, cpuKernel, alloc, type CpuKernelBody, type CpuKernelOptions } from './backend';
 
@@ -14,4 +20,10 @@ export function registerCpuBackend(): void {
   registerElementwiseKernels();
   registerLayoutKernels();
   registerReduceKernels();
+  registerMatmulKernels();
+  registerConvKernels();
+  registerPoolKernels();
+  registerAttentionKernels();
+  registerResampleKernels();
+  registerDetectionKernels();
 }

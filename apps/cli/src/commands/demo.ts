@@ -1,0 +1,83 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { conv, dispose, layerNorm, loadStateDict, memory, rawToTensor, tensor, tidy, transpose } from '@tubelet/core';
+import { runBackends } from './backends';
+import { runConvert } from './convert';
+import { runInspect } from './inspect';
+
+const ASSET = fileURLToPath(new URL('../assets/uniformer-video-tiny.random.pth', import.meta.url));
+
+function heading(s: string): void {
+  console.log(`\n== ${s} ==`);
+}
+
+/** Deterministic N(0, 1) samples (mulberry32 + Box–Muller). */
+function randn(n: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const rand = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  return out;
+}
+
+/**
+ * The foundation demo (replaced by `tubelet classify` on a real clip once the models land):
+ * backends, the strict .pth reader on an official-code checkpoint, the safetensors round trip, and
+ * UniFormer's video stem (Conv3d 3×4×4 stride 2×4×4 + LayerNorm) on the cpu backend.
+ */
+export async function runDemo(): Promise<void> {
+  console.log('tubelet demo — the foundation: backends, checkpoints, ops on the cpu reference backend');
+  heading('backends');
+  await runBackends({ json: false });
+
+  heading('checkpoint (saved by the official UniFormer code; random weights)');
+  await runInspect(ASSET, { all: false, json: false });
+
+  heading('convert .pth → .safetensors and compare');
+  const dir = await mkdtemp(join(tmpdir(), 'tubelet-demo-'));
+  try {
+    const out = join(dir, 'uniformer-video-tiny.safetensors');
+    await runConvert(ASSET, out, { force: true });
+    const [a, b] = await Promise.all([loadStateDict(ASSET), loadStateDict(out)]);
+    let same = a.stateDict.size === b.stateDict.size;
+    for (const [k, t] of a.stateDict) {
+      const u = b.stateDict.get(k);
+      same &&= !!u && u.dtype === t.dtype && Buffer.compare(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength), Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength)) === 0;
+    }
+    console.log(same ? `all ${a.stateDict.size} tensors identical after the round trip` : 'MISMATCH after the round trip');
+    if (!same) throw new Error('safetensors round trip changed the checkpoint');
+
+    heading('UniFormer video stem on cpu: Conv3d 3×4×4 / stride 2×4×4 / pad 1×0×0 + LayerNorm');
+    const before = memory('cpu');
+    const w = rawToTensor(a.stateDict.get('patch_embed1.proj.weight')!);
+    const bias = rawToTensor(a.stateDict.get('patch_embed1.proj.bias')!);
+    const g = rawToTensor(a.stateDict.get('patch_embed1.norm.weight')!);
+    const beta = rawToTensor(a.stateDict.get('patch_embed1.norm.bias')!);
+    const clip = tensor(randn(3 * 16 * 112 * 112, 1), [1, 3, 16, 112, 112]);
+    const t0 = performance.now();
+    const y = tidy(() => {
+      const c = conv(clip, w, bias, { stride: [2, 4, 4], padding: [1, 0, 0] });
+      const cl = transpose(c, [0, 2, 3, 4, 1]);
+      return transpose(layerNorm(cl, g, beta, { eps: 1e-5 }), [0, 4, 1, 2, 3]);
+    });
+    const vals = await y.data();
+    const ms = performance.now() - t0;
+    let s = 0;
+    for (const v of vals as Float32Array) s += v;
+    console.log(`input [${clip.shape.join(', ')}] → output [${y.shape.join(', ')}] in ${ms.toFixed(1)} ms; mean ${(s / vals.length).toFixed(5)}`);
+    dispose([w, bias, g, beta, clip, y]);
+    const after = memory('cpu');
+    console.log(`live tensors before ${before.numTensors}, after ${after.numTensors} (bytes ${before.numBytes} → ${after.numBytes})`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  console.log('\nnext: `tubelet inspect <your .pth>` or `tubelet convert <in.pth> <out.safetensors>`; run `tubelet --help` for all commands');
+}

@@ -1,0 +1,1 @@
+export { main, UserError } from './main';

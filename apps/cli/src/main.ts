@@ -1,0 +1,103 @@
+import { parseArgs } from 'node:util';
+import { runBackends } from './commands/backends';
+import { runConvert } from './commands/convert';
+import { runDemo } from './commands/demo';
+import { runInspect } from './commands/inspect';
+
+/** A mistake by the user: printed as one line, exit code 1 (2 for usage errors). */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+  positionals: [number, number];
+  run(positionals: string[], values: Record<string, unknown>): Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  backends: {
+    summary: 'list the compute backends and whether each can run here (and why not)',
+    usage: 'tubelet backends [--json]',
+    options: { json: { type: 'boolean' } },
+    positionals: [0, 0],
+    run: (_p, v) => runBackends({ json: Boolean(v.json) }),
+  },
+  inspect: {
+    summary: 'show the tensors of a checkpoint (.pth zip or legacy, .safetensors): keys, shapes, dtypes, parameter count',
+    usage: 'tubelet inspect <checkpoint> [--all] [--json]',
+    options: { all: { type: 'boolean' }, json: { type: 'boolean' } },
+    positionals: [1, 1],
+    run: (p, v) => runInspect(p[0]!, { all: Boolean(v.all), json: Boolean(v.json) }),
+  },
+  convert: {
+    summary: 'convert a PyTorch checkpoint (.pth) to .safetensors (wrappers like {"model": ...} are unwrapped)',
+    usage: 'tubelet convert <in.pth> <out.safetensors> [--force]',
+    options: { force: { type: 'boolean' } },
+    positionals: [2, 2],
+    run: (p, v) => runConvert(p[0]!, p[1]!, { force: Boolean(v.force) }),
+  },
+  demo: {
+    summary: "the foundation demo: backends, the .pth reader, safetensors round trip, a UniFormer stem on cpu (the README's main job)",
+    usage: 'tubelet demo',
+    options: {},
+    positionals: [0, 0],
+    run: () => runDemo(),
+  },
+};
+
+function help(): string {
+  const rows = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
+  return ['tubelet — UniFormer and ViViT in TypeScript', '', 'usage: tubelet <command> [options]', '', 'commands:', ...rows, '', "run 'tubelet <command> --help' for a command's options"].join('\n');
+}
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    const c = name === 'help' && rest[0] ? COMMANDS[rest[0]] : undefined;
+    console.log(c ? `${c.usage}\n\n${c.summary}` : help());
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(process.env.npm_package_version ?? '0.0.0');
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  try {
+    if (!cmd) throw new UserError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')}); see 'tubelet --help'`, 2);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(`${cmd.usage}\n\n${cmd.summary}`);
+      return 0;
+    }
+    let parsed: { values: Record<string, unknown>; positionals: string[] };
+    try {
+      parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new UserError(`${(e as Error).message.split('\n')[0]}; usage: ${cmd.usage}`, 2);
+    }
+    const n = parsed.positionals.length;
+    if (n < cmd.positionals[0] || n > cmd.positionals[1]) throw new UserError(`wrong number of arguments; usage: ${cmd.usage}`, 2);
+    await cmd.run(parsed.positionals, parsed.values);
+    return 0;
+  } catch (e) {
+    if (e instanceof UserError) {
+      console.error(`tubelet: ${e.message}`);
+      return e.exitCode;
+    }
+    // errors from the library (bad checkpoints, shapes, backends) are the user's input too: one line
+    if (e instanceof Error && /Error$/.test(e.name) && e.name !== 'Error' && e.name !== 'TypeError' && e.name !== 'RangeError') {
+      console.error(`tubelet: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}

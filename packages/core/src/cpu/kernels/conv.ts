@@ -1,0 +1,372 @@
+import type { ConvAttrs, ConvTransposeAttrs } from '../../ops/conv';
+import type { Shape } from '../../shape';
+import { alloc, cpuKernel } from '../backend';
+import { gemm } from './matmul';
+
+/*
+ * Convolution kernels. Every spatial rank is lifted to 3-d (1-d as [1, 1, W], 2-d as [1, H, W];
+ * the dummy dims have kernel 1, stride 1, no padding), so one implementation serves 1d/2d/3d.
+ *
+ *  - one input channel per group (depthwise, UniFormer's 3×3×3 / 5×5×5 DWConv): a direct kernel;
+ *    for every kernel tap the range of valid output rows/columns is computed once, so the inner
+ *    loops run over the clipped rectangle with no per-element bounds checks;
+ *  - 1×1(×1), stride 1, unpadded: a pure GEMM on the input;
+ *  - everything else: im2col (per batch and group, in row tiles when large) + the blocked GEMM.
+ *
+ * convTranspose is GEMM (wᵀ·x per group) + col2im, accumulated in float64.
+ */
+
+/** Above this many floats an im2col / col buffer is built in tiles of output (input) rows. */
+let COL_LIMIT = 1 << 21;
+
+/** @internal Sets the im2col/col2im tile limit (in floats) and returns the previous one; for tests. */
+export function setColTileLimit(floats: number): number {
+  const prev = COL_LIMIT;
+  COL_LIMIT = Math.max(1, Math.floor(floats));
+  return prev;
+}
+/** Direct (no GEMM) path when each output channel reads one input channel and a group has at most this many outputs. */
+const DIRECT_MAX_OUT_PER_GROUP = 4;
+
+interface Geo {
+  /** input spatial dims [D, H, W] */
+  inp: number[];
+  /** kernel dims */
+  k: number[];
+  /** output spatial dims */
+  out: number[];
+  stride: number[];
+  dil: number[];
+  /** begin pads */
+  pad: number[];
+}
+
+function lift(v: readonly number[], fill: number): number[] {
+  const r = v.slice();
+  while (r.length < 3) r.unshift(fill);
+  return r;
+}
+
+function geometry(x: Shape, w: Shape, o: Shape, a: ConvAttrs): Geo {
+  const d = x.length - 2;
+  return {
+    inp: lift(x.slice(2), 1),
+    k: lift(w.slice(2), 1),
+    out: lift(o.slice(2), 1),
+    stride: lift(a.stride, 1),
+    dil: lift(a.dilation, 1),
+    pad: lift(a.pads.slice(0, d), 0),
+  };
+}
+
+/**
+ * For each tap t < k (offset t·dil - pad) the output positions o with 0 <= o·stride + off < inp:
+ * [lo[t], hi[t]) (empty when lo >= hi).
+ */
+function tapRanges(inp: number, out: number, k: number, stride: number, dil: number, pad: number): { lo: Int32Array; hi: Int32Array } {
+  const lo = new Int32Array(k);
+  const hi = new Int32Array(k);
+  for (let t = 0; t < k; t++) {
+    const off = t * dil - pad;
+    lo[t] = Math.min(out, Math.max(0, Math.ceil(-off / stride)));
+    hi[t] = Math.max(lo[t]!, Math.min(out, Math.floor((inp - 1 - off) / stride) + 1));
+  }
+  return { lo, hi };
+}
+
+/** For transposed conv: input positions i with 0 <= i·stride + off < out, per tap. */
+function tapRangesT(inp: number, out: number, k: number, stride: number, dil: number, pad: number): { lo: Int32Array; hi: Int32Array } {
+  return tapRanges(out, inp, k, stride, dil, pad);
+}
+
+// ---------------------------------------------------------------------------------------------
+// direct kernel: one input channel per group
+
+function convDirect(x: Float32Array, w: Float32Array, bias: Float32Array | null, o: Float32Array, N: number, C: number, O: number, g: Geo): void {
+  const [D, H, W] = g.inp as [number, number, number];
+  const [KD, KH, KW] = g.k as [number, number, number];
+  const [OD, OH, OW] = g.out as [number, number, number];
+  const [sd, sh, sw] = g.stride as [number, number, number];
+  const [dd, dh, dw] = g.dil as [number, number, number];
+  const [pd, ph, pw] = g.pad as [number, number, number];
+  const perGroup = O / C;
+  const HW = H * W;
+  const plane = OH * OW;
+  const kvol = KD * KH * KW;
+  const rh = tapRanges(H, OH, KH, sh, dh, ph);
+  const rw = tapRanges(W, OW, KW, sw, dw, pw);
+  const acc = new Float64Array(plane);
+  for (let n = 0; n < N; n++) {
+    for (let oc = 0; oc < O; oc++) {
+      const xBase = (n * C + Math.floor(oc / perGroup)) * D * HW;
+      const wBase = oc * kvol;
+      const oBase = (n * O + oc) * OD * plane;
+      const b0 = bias ? bias[oc]! : 0;
+      for (let od = 0; od < OD; od++) {
+        acc.fill(b0);
+        for (let kd = 0; kd < KD; kd++) {
+          const id = od * sd - pd + kd * dd;
+          if (id < 0 || id >= D) continue;
+          const xPlane = xBase + id * HW;
+          for (let kh = 0; kh < KH; kh++) {
+            const ohLo = rh.lo[kh]!;
+            const ohHi = rh.hi[kh]!;
+            if (ohLo >= ohHi) continue;
+            const offH = kh * dh - ph;
+            for (let kw = 0; kw < KW; kw++) {
+              const owLo = rw.lo[kw]!;
+              const owHi = rw.hi[kw]!;
+              if (owLo >= owHi) continue;
+              const wv = w[wBase + (kd * KH + kh) * KW + kw]!;
+              const offW = kw * dw - pw;
+              if (sw === 1) {
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const xr = xPlane + (oh * sh + offH) * W + offW;
+                  const ar = oh * OW;
+                  for (let ow = owLo; ow < owHi; ow++) acc[ar + ow] += wv * x[xr + ow]!;
+                }
+              } else {
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const xr = xPlane + (oh * sh + offH) * W + offW;
+                  const ar = oh * OW;
+                  for (let ow = owLo, xi = xr + owLo * sw; ow < owHi; ow++, xi += sw) acc[ar + ow] += wv * x[xi]!;
+                }
+              }
+            }
+          }
+        }
+        o.set(acc, oBase + od * plane);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// im2col + GEMM
+
+/**
+ * Fills col [Cg·kvol, (r1 - r0)·OW] for output rows r0..r1 (a row = one (od, oh) pair) of the
+ * input channels starting at element xBase.
+ */
+function im2col(
+  x: Float32Array,
+  xBase: number,
+  Cg: number,
+  g: Geo,
+  rh: { lo: Int32Array; hi: Int32Array },
+  rw: { lo: Int32Array; hi: Int32Array },
+  r0: number,
+  r1: number,
+  col: Float32Array,
+): void {
+  const [D, H, W] = g.inp as [number, number, number];
+  const [KD, KH, KW] = g.k as [number, number, number];
+  const [, OH, OW] = g.out as [number, number, number];
+  const [sd, sh, sw] = g.stride as [number, number, number];
+  const [dd, dh, dw] = g.dil as [number, number, number];
+  const [pd, ph, pw] = g.pad as [number, number, number];
+  const HW = H * W;
+  const Pt = (r1 - r0) * OW;
+  let dst = 0;
+  for (let c = 0; c < Cg; c++) {
+    const xc = xBase + c * D * HW;
+    for (let kd = 0; kd < KD; kd++) {
+      const offD = kd * dd - pd;
+      for (let kh = 0; kh < KH; kh++) {
+        const offH = kh * dh - ph;
+        const ohLo = rh.lo[kh]!;
+        const ohHi = rh.hi[kh]!;
+        for (let kw = 0; kw < KW; kw++, dst += Pt) {
+          const owLo = rw.lo[kw]!;
+          const owHi = rw.hi[kw]!;
+          const offW = kw * dw - pw;
+          for (let r = r0, q = dst; r < r1; r++, q += OW) {
+            const od = Math.floor(r / OH);
+            const oh = r - od * OH;
+            const id = od * sd + offD;
+            if (id < 0 || id >= D || oh < ohLo || oh >= ohHi || owLo >= owHi) {
+              col.fill(0, q, q + OW);
+              continue;
+            }
+            if (owLo > 0) col.fill(0, q, q + owLo);
+            const xr = xc + id * HW + (oh * sh + offH) * W + offW;
+            if (sw === 1) {
+              for (let ow = owLo; ow < owHi; ow++) col[q + ow] = x[xr + ow]!;
+            } else {
+              for (let ow = owLo, xi = xr + owLo * sw; ow < owHi; ow++, xi += sw) col[q + ow] = x[xi]!;
+            }
+            if (owHi < OW) col.fill(0, q + owHi, q + OW);
+          }
+        }
+      }
+    }
+  }
+}
+
+function fillBias(o: Float32Array, bias: Float32Array | null, N: number, O: number, P: number): void {
+  if (!bias) return;
+  for (let n = 0; n < N; n++) for (let c = 0; c < O; c++) o.fill(bias[c]!, (n * O + c) * P, (n * O + c + 1) * P);
+}
+
+function convGemm(x: Float32Array, w: Float32Array, bias: Float32Array | null, o: Float32Array, N: number, C: number, O: number, groups: number, g: Geo): void {
+  const Cg = C / groups;
+  const Og = O / groups;
+  const S = g.inp[0]! * g.inp[1]! * g.inp[2]!;
+  const [OD, OH, OW] = g.out as [number, number, number];
+  const P = OD * OH * OW;
+  const kvol = g.k[0]! * g.k[1]! * g.k[2]!;
+  const Kc = Cg * kvol;
+  fillBias(o, bias, N, O, P);
+  const pointwise = kvol === 1 && g.stride.every((s) => s === 1) && g.pad.every((p) => p === 0) && P === S;
+  if (pointwise) {
+    for (let n = 0; n < N; n++) {
+      for (let gi = 0; gi < groups; gi++) {
+        // out [Og, P] += w [Og, Cg] · x [Cg, P]
+        gemm(Og, P, Cg, w, gi * Og * Cg, Cg, 1, x, (n * C + gi * Cg) * S, S, 1, o, (n * O + gi * Og) * P, P, true);
+      }
+    }
+    return;
+  }
+  const rows = OD * OH;
+  const rowsPerTile = Math.max(1, Math.min(rows, Math.floor(COL_LIMIT / Math.max(1, Kc * OW))));
+  const col = new Float32Array(Kc * rowsPerTile * OW);
+  const rh = tapRanges(g.inp[1]!, OH, g.k[1]!, g.stride[1]!, g.dil[1]!, g.pad[1]!);
+  const rw = tapRanges(g.inp[2]!, OW, g.k[2]!, g.stride[2]!, g.dil[2]!, g.pad[2]!);
+  for (let n = 0; n < N; n++) {
+    for (let gi = 0; gi < groups; gi++) {
+      const xBase = (n * C + gi * Cg) * S;
+      const oBase = (n * O + gi * Og) * P;
+      for (let r0 = 0; r0 < rows; r0 += rowsPerTile) {
+        const r1 = Math.min(rows, r0 + rowsPerTile);
+        const Pt = (r1 - r0) * OW;
+        im2col(x, xBase, Cg, g, rh, rw, r0, r1, col);
+        // out[:, r0·OW .. r1·OW] += w_g [Og, Kc] · col [Kc, Pt]
+        gemm(Og, Pt, Kc, w, gi * Og * Kc, Kc, 1, col, 0, Pt, 1, o, oBase + r0 * OW, P, true);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// transposed convolution: col = w_gᵀ · x_g (GEMM), then col2im
+
+function convTransposeGemm(
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array | null,
+  o: Float32Array,
+  N: number,
+  C: number,
+  O: number,
+  groups: number,
+  g: Geo,
+): void {
+  const Cg = C / groups;
+  const Og = O / groups;
+  const [D, H, W] = g.inp as [number, number, number];
+  const [KD, KH, KW] = g.k as [number, number, number];
+  const [OD, OH, OW] = g.out as [number, number, number];
+  const [sd, sh, sw] = g.stride as [number, number, number];
+  const [dd, dh, dw] = g.dil as [number, number, number];
+  const [pd, ph, pw] = g.pad as [number, number, number];
+  const S = D * H * W;
+  const P = OD * OH * OW;
+  const OHW = OH * OW;
+  const kvol = KD * KH * KW;
+  const Mrows = Og * kvol;
+  const wGroup = Cg * Mrows;
+  const simple = kvol === 1 && g.stride.every((s) => s === 1) && g.pad.every((p) => p === 0) && P === S;
+  if (simple) {
+    fillBias(o, bias, N, O, P);
+    for (let n = 0; n < N; n++) {
+      for (let gi = 0; gi < groups; gi++) {
+        // out [Og, P] += w_gᵀ [Og, Cg] · x [Cg, P], w_g [Cg, Og]
+        gemm(Og, P, Cg, w, gi * wGroup, 1, Og, x, (n * C + gi * Cg) * S, S, 1, o, (n * O + gi * Og) * P, P, true);
+      }
+    }
+    return;
+  }
+  const rows = D * H;
+  const rowsPerTile = Math.max(1, Math.min(rows, Math.floor(COL_LIMIT / Math.max(1, Mrows * W))));
+  const col = new Float32Array(Mrows * rowsPerTile * W);
+  const acc = new Float64Array(Og * P);
+  const rh = tapRangesT(H, OH, KH, sh, dh, ph);
+  const rw = tapRangesT(W, OW, KW, sw, dw, pw);
+  for (let n = 0; n < N; n++) {
+    for (let gi = 0; gi < groups; gi++) {
+      if (bias) for (let oc = 0; oc < Og; oc++) acc.fill(bias[gi * Og + oc]!, oc * P, (oc + 1) * P);
+      else acc.fill(0);
+      for (let r0 = 0; r0 < rows; r0 += rowsPerTile) {
+        const r1 = Math.min(rows, r0 + rowsPerTile);
+        const Pt = (r1 - r0) * W;
+        // col [Og·kvol, Pt] = w_gᵀ · x_g[:, r0·W .. r1·W]; w_g [Cg, Og·kvol] read transposed
+        gemm(Mrows, Pt, Cg, w, gi * wGroup, 1, Mrows, x, (n * C + gi * Cg) * S + r0 * W, S, 1, col, 0, Pt, false);
+        let src = 0;
+        for (let oc = 0; oc < Og; oc++) {
+          const aBase = oc * P;
+          for (let kd = 0; kd < KD; kd++) {
+            const offD = kd * dd - pd;
+            for (let kh = 0; kh < KH; kh++) {
+              const offH = kh * dh - ph;
+              const ihLo = rh.lo[kh]!;
+              const ihHi = rh.hi[kh]!;
+              for (let kw = 0; kw < KW; kw++, src += Pt) {
+                const iwLo = rw.lo[kw]!;
+                const iwHi = rw.hi[kw]!;
+                if (iwLo >= iwHi || ihLo >= ihHi) continue;
+                const offW = kw * dw - pw;
+                for (let r = r0, q = src; r < r1; r++, q += W) {
+                  const id = Math.floor(r / H);
+                  const ih = r - id * H;
+                  const od = id * sd + offD;
+                  if (od < 0 || od >= OD || ih < ihLo || ih >= ihHi) continue;
+                  const ar = aBase + od * OHW + (ih * sh + offH) * OW + offW;
+                  if (sw === 1) {
+                    for (let iw = iwLo; iw < iwHi; iw++) acc[ar + iw] += col[q + iw]!;
+                  } else {
+                    for (let iw = iwLo, ai = ar + iwLo * sw; iw < iwHi; iw++, ai += sw) acc[ai] += col[q + iw]!;
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+      o.set(acc, (n * O + gi * Og) * P);
+    }
+  }
+}
+
+export function registerConvKernels(): void {
+  cpuKernel<ConvAttrs>('conv', (ins, attrs, outs, ctx) => {
+    const x = ins[0] as Float32Array;
+    const w = ins[1] as Float32Array;
+    const bias = ins[2] as Float32Array | null;
+    const xs = ctx.inputs[0]!.shape;
+    const ws = ctx.inputs[1]!.shape;
+    const o = alloc(outs[0]!) as Float32Array;
+    if (o.length === 0) return [o];
+    const [N, C] = [xs[0]!, xs[1]!];
+    const O = ws[0]!;
+    const g = geometry(xs, ws, outs[0]!.shape, attrs);
+    const Cg = C / attrs.groups;
+    if (Cg === 1 && O / attrs.groups <= DIRECT_MAX_OUT_PER_GROUP) convDirect(x, w, bias, o, N, C, O, g);
+    else convGemm(x, w, bias, o, N, C, O, attrs.groups, g);
+    return [o];
+  });
+
+  cpuKernel<ConvTransposeAttrs>('convTranspose', (ins, attrs, outs, ctx) => {
+    const x = ins[0] as Float32Array;
+    const w = ins[1] as Float32Array;
+    const bias = ins[2] as Float32Array | null;
+    const xs = ctx.inputs[0]!.shape;
+    const ws = ctx.inputs[1]!.shape;
+    const o = alloc(outs[0]!) as Float32Array;
+    if (o.length === 0) return [o];
+    const [N, C] = [xs[0]!, xs[1]!];
+    const O = outs[0]!.shape[1]!;
+    const g = geometry(xs, ws, outs[0]!.shape, attrs);
+    convTransposeGemm(x, w, bias, o, N, C, O, attrs.groups, g);
+    return [o];
+  });
+}

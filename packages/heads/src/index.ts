@@ -1,0 +1,1 @@
+export { topkClasses, type ClassScore } from './classify';
