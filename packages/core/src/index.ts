@@ -9,6 +9,7 @@ export * from './ops/index';
 export * from './checkpoint/index';
 export * from './weights';
 export * from './onnx/index';
+export * from './trace/index';
 export { registerCpuBackend, CpuBackend, cpuKernel, type CpuKernelBody, type CpuKernelOptions } from './cpu/index';
 
 registerCpuBackend();

@@ -154,7 +154,7 @@ describe('cpu sdpa', () => {
     check([2, 3, 4, 8], [2, 3, 6, 8], [2, 3, 6, 5], { mask: { shape: [2, 1, 1, 6], bool: false } }, 7);
     check([2, 3, 4, 8], [2, 3, 6, 8], [2, 3, 6, 5], { mask: { shape: [3, 4, 1], bool: false } }, 8);
     check([2, 3, 4, 8], [2, 3, 6, 8], [2, 3, 6, 5], { mask: { shape: [2, 1, 4, 6], bool: true } }, 9);
-    check([4, 8], [6, 8], [6, 5], { mask: { shape: [3, 4, 6], bool: true } }, 10); // mask adds a batch dim
+    check([3, 4, 8], [3, 6, 8], [6, 5], { mask: { shape: [1, 1, 6], bool: true } }, 10);
   });
 
   it('causal (top-left aligned, also with Lq != Lk) and causal combined with a mask', () => {

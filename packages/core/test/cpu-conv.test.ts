@@ -220,6 +220,9 @@ describe('cpu conv (direct depthwise)', () => {
     checkConv([1, 3, 5, 6, 7], [3, 1, 3, 3, 3], { stride: [2, 2, 1], pads: [1, 0, 1, 0, 1, 2], groups: 3 }, true, 24);
     checkConv([1, 3, 6, 6], [6, 1, 3, 3], { pads: sym([1, 1]), groups: 3 }, true, 25); // 2 outputs per input channel
     checkConv([1, 2, 3, 3], [2, 1, 5, 5], { pads: sym([2, 2]), groups: 2 }, true, 26); // kernel wider than the input
+    checkConv([1, 3, 8, 13], [3, 1, 3, 5], { pads: [1, 3, 2, 4], dilation: [1, 2], groups: 3 }, true, 28); // fused dilated row taps
+    checkConv([2, 2, 12], [2, 1, 3], { pads: [2, 0], dilation: [2], groups: 2 }, false, 29);
+    checkConv([1, 2, 9], [2, 1, 5], { pads: [1, 3], groups: 2 }, true, 30);
   });
 
   it('closed form: 3×3 conv of ones with zero padding counts the valid taps', () => {

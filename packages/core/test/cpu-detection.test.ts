@@ -118,6 +118,18 @@ describe('roiAlign (cpu) closed-form cases', () => {
     expect(y2[0]).toBeCloseTo(17.5, 6);
   });
 
+  it('samples at exactly y = -1 or y = H are kept (clamped to the border), beyond them dropped', () => {
+    // aligned=false, one sample at the roi centre; the map is 5 everywhere, H = 4
+    const x = tensor(new Float32Array(4 * 6).fill(5), [1, 1, 4, 6]);
+    const centreY = [-1, -1.125, 4, 4.125];
+    const rois = tensor(centreY.flatMap((cy) => [0, 1, cy - 0.5, 2, cy + 0.5]), [4, 5]);
+    expect(Array.from(f32of(roiAlign(x, rois, { outputSize: 1, samplingRatio: 1, aligned: false })))).toEqual([5, 0, 5, 0]);
+    // the same along x (W = 6)
+    const centreX = [-1, -1.125, 6, 6.125];
+    const rx = tensor(centreX.flatMap((cx) => [0, cx - 0.5, 1, cx + 0.5, 2]), [4, 5]);
+    expect(Array.from(f32of(roiAlign(x, rx, { outputSize: 1, samplingRatio: 1, aligned: false })))).toEqual([5, 0, 5, 0]);
+  });
+
   it('an out-of-range batch index throws', () => {
     const x = tensor(new Float32Array(16), [1, 1, 4, 4]);
     expect(() => roiAlign(x, tensor([1, 0, 0, 2, 2], [1, 5]), { outputSize: 1 })).toThrow(/batch index/);

@@ -77,7 +77,7 @@ describe('scopes', () => {
       const t = mul(x, 2);
       return add(t, 1);
     });
-    expect(Array.from(y.dataSync())).toEqual([3, 5, 7]);
+    expect(Array.from(y.dataSync() as Float32Array)).toEqual([3, 5, 7]);
     expect(memory('cpu').numTensors - before.numTensors).toBe(2);
     dispose([x, y]);
     expect(memory('cpu')).toEqual(before);
@@ -94,8 +94,8 @@ describe('scopes', () => {
       inner.junk.dispose();
       return inner.s;
     });
-    expect(Array.from(await out.data())).toEqual([2, 4]);
-    expect(Array.from(kept.dataSync())).toEqual([3, 6]);
+    expect(Array.from((await out.data()) as Float32Array)).toEqual([2, 4]);
+    expect(Array.from(kept.dataSync() as Float32Array)).toEqual([3, 6]);
     dispose([out, kept]);
     {
       using s = new Scope();
@@ -154,7 +154,7 @@ describe('backends', () => {
     expect(() => add(a, a)).toThrow(/add: backend 'other' has no kernel for this op/);
     const moved = await a.to('cpu');
     expect(moved.backend).toBe('cpu');
-    expect(Array.from(add(moved, moved).dataSync())).toEqual([2, 4]);
+    expect(Array.from(add(moved, moved).dataSync() as Float32Array)).toEqual([2, 4]);
     dispose([a, b, moved]);
     removeBackend('other');
     expect(getBackend()).toBe(cpu);

@@ -4,7 +4,7 @@
 // backend that says why. Set TUBELET_CUDA_SKIP_BUILD=1 to skip even where nvcc exists.
 // nvcc is looked up as $NVCC, then on PATH, then in $CUDA_HOME/bin, $CUDA_PATH/bin, /usr/local/cuda/bin.
 import { spawnSync } from 'node:child_process';
-import { existsSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,8 +39,6 @@ if (process.env.TUBELET_CUDA_SKIP_BUILD === '1') {
 }
 const nvcc = findNvcc();
 if (!nvcc) {
-  // A stale addon from an earlier build would otherwise be picked up and misreport.
-  rmSync(join(nativeDir, 'build'), { recursive: true, force: true });
   console.log('skipping CUDA addon: nvcc not found');
   process.exit(0);
 }

@@ -44,6 +44,8 @@ export interface WebGpuStats extends PoolStats {
   dispatches: number;
   /** Command buffers submitted so far. */
   submits: number;
+  /** GPU errors raised outside withErrorScope() (validation, out-of-memory, internal). */
+  gpuErrors: number;
 }
 
 export interface WebGpuBackendOptions extends BufferPoolOptions {
@@ -77,6 +79,8 @@ export class WebGpuBackend implements Backend {
   #submits = 0;
   #lost: string | null = null;
   #disposed = false;
+  #gpuErrors = 0;
+  #lastGpuError: string | null = null;
 
   constructor(acquired: AcquiredDevice, opts: WebGpuBackendOptions = {}) {
     this.device = acquired.device;
@@ -95,6 +99,17 @@ export class WebGpuBackend implements Backend {
       },
       () => undefined,
     );
+    // Errors outside an error scope are otherwise silent: count them, keep the last, warn on the first.
+    this.device.addEventListener?.('uncapturederror', (ev) => {
+      const msg = (ev as GPUUncapturedErrorEvent).error?.message ?? String(ev);
+      if (this.#gpuErrors++ === 0) console.warn(`webgpu: uncaptured GPU error (further ones are counted in stats().gpuErrors): ${msg}`);
+      this.#lastGpuError = msg;
+    });
+  }
+
+  /** The message of the last GPU error raised outside withErrorScope(), if any. */
+  get lastGpuError(): string | null {
+    return this.#lastGpuError;
   }
 
   /** Whether WGSL `f16` can be used (the adapter has 'shader-f16'). */
@@ -169,6 +184,7 @@ export class WebGpuBackend implements Backend {
   }
 
   release(handle: unknown): void {
+    if (handle instanceof GpuHandle && handle.released) throw new Error('webgpu: buffer released twice');
     const h = asHandle(handle);
     h.markReleased();
     this.pool.release(h.buffer);
@@ -249,7 +265,7 @@ export class WebGpuBackend implements Backend {
   }
 
   stats(): WebGpuStats {
-    return { ...this.pool.stats(), pipelines: this.programs.size, dispatches: this.#dispatches, submits: this.#submits };
+    return { ...this.pool.stats(), pipelines: this.programs.size, dispatches: this.#dispatches, submits: this.#submits, gpuErrors: this.#gpuErrors };
   }
 
   /** Destroys every buffer and, when the backend created the device, the device. */

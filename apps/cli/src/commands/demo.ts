@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { conv, dispose, layerNorm, loadStateDict, memory, rawToTensor, tensor, tidy, transpose } from '@tubelet/core';
+import { type Tensor, conv, dispose, formatReport, layerNorm, loadStateDict, memory, rawToTensor, summarizeGraph, tensor, tidy, traceGraph, transpose } from '@tubelet/core';
 import { runBackends } from './backends';
 import { runConvert } from './convert';
 import { runInspect } from './inspect';
@@ -62,17 +62,29 @@ export async function runDemo(): Promise<void> {
     const g = rawToTensor(a.stateDict.get('patch_embed1.norm.weight')!);
     const beta = rawToTensor(a.stateDict.get('patch_embed1.norm.bias')!);
     const clip = tensor(randn(3 * 16 * 112 * 112, 1), [1, 3, 16, 112, 112]);
+    const stem = (x: Tensor, p: ReadonlyMap<string, Tensor>) =>
+      tidy(() => {
+        const c = conv(x, p.get('proj.weight')!, p.get('proj.bias')!, { stride: [2, 4, 4], padding: [1, 0, 0] });
+        const cl = transpose(c, [0, 2, 3, 4, 1]);
+        return transpose(layerNorm(cl, p.get('norm.weight')!, p.get('norm.bias')!, { eps: 1e-5 }), [0, 4, 1, 2, 3]);
+      });
+    const params = new Map([
+      ['proj.weight', w],
+      ['proj.bias', bias],
+      ['norm.weight', g],
+      ['norm.bias', beta],
+    ]);
     const t0 = performance.now();
-    const y = tidy(() => {
-      const c = conv(clip, w, bias, { stride: [2, 4, 4], padding: [1, 0, 0] });
-      const cl = transpose(c, [0, 2, 3, 4, 1]);
-      return transpose(layerNorm(cl, g, beta, { eps: 1e-5 }), [0, 4, 1, 2, 3]);
-    });
+    const y = stem(clip, params);
     const vals = await y.data();
     const ms = performance.now() - t0;
     let s = 0;
     for (const v of vals as Float32Array) s += v;
     console.log(`input [${clip.shape.join(', ')}] → output [${y.shape.join(', ')}] in ${ms.toFixed(1)} ms; mean ${(s / vals.length).toFixed(5)}`);
+    const graph = await traceGraph((x, ctx) => stem(x, ctx.params), [{ name: 'video', shape: clip.shape.slice() }], { params });
+    const flops = summarizeGraph(graph).flops;
+    console.log(`${(flops / 1e9).toFixed(3)} GFLOP → ${(flops / 1e6 / ms).toFixed(2)} GFLOP/s on cpu (pure TypeScript)\n`);
+    console.log(formatReport(summarizeGraph(graph), { title: 'traced graph of the stem' }));
     dispose([w, bias, g, beta, clip, y]);
     const after = memory('cpu');
     console.log(`live tensors before ${before.numTensors}, after ${after.numTensors} (bytes ${before.numBytes} → ${after.numBytes})`);

@@ -49,7 +49,9 @@ export function parsePth(bytes: Uint8Array, opts: { source?: string } = {}): Pth
     const layout = torchZipLayout(zip, source);
     const little = parseByteorder(layout.byteorder && zip.read(layout.byteorder), source);
     const selected = selectStateDict(unpickleZipRoot(zip.read(layout.pkl), layout.pkl.name, source), source);
-    for (const s of usedStorages(selected.tensors)) attachStorage(s, zip.read(layout.storage(s.key)), false, layout.storageName(s.key), source);
+    for (const s of usedStorages(selected.tensors)) {
+      attachStorage(s, zip.read(layout.storage(s.key)), false, layout.storageName(s.key), source);
+    }
     return finish(selected, 'zip', little, source);
   }
   if (isLegacyPthBytes(bytes)) return parseLegacy(bytes, source);

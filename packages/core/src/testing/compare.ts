@@ -55,7 +55,7 @@ export function compareTensor(got: HostTensor, exp: HostTensor, tol: Tolerance, 
       ok = g === e;
       err = Math.abs(g - e);
     } else if (!Number.isFinite(e) || !Number.isFinite(g)) {
-      ok = Object.is(e, g) || (Number.isNaN(e) && Number.isNaN(g)) || (e === g && e !== 0);
+      ok = (Number.isNaN(e) && Number.isNaN(g)) || e === g;
       err = ok ? 0 : Infinity;
     } else {
       err = Math.abs(g - e);

@@ -427,6 +427,22 @@
     "want_separate_host_toolset": 0,
     "nodedir": "/usr",
     "python": "/root/.pyenv/versions/3.11.7/bin/python3",
-    "standalone_static_library": 1
+    "standalone_static_library": 1,
+    "_jsr_registry": "https://npm.jsr.io/",
+    "recursive": "true",
+    "omit_lockfile_registry_resolved": "true",
+    "globalconfig": "/root/.config/pnpm/rc",
+    "npm_globalconfig": "/usr/etc/npmrc",
+    "update_notifier": "",
+    "verify_deps_before_run": "false",
+    "fund": "",
+    "frozen_lockfile": "",
+    "node_gyp": "/work/main/.tools/node_modules/pnpm/dist/node_modules/node-gyp/bin/node-gyp.js",
+    "registry": "https://registry.npmjs.org/",
+    "audit": "",
+    "engine_strict": "true",
+    "yes": "",
+    "strict_dep_builds": "true",
+    "user_agent": "pnpm/10.34.9 npm/? node/v20.20.2 linux x64"
   }
 }

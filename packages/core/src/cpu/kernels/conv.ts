@@ -9,7 +9,8 @@ import { gemm } from './matmul';
  *
  *  - one input channel per group (depthwise, UniFormer's 3×3×3 / 5×5×5 DWConv): a direct kernel;
  *    for every kernel tap the range of valid output rows/columns is computed once, so the inner
- *    loops run over the clipped rectangle with no per-element bounds checks;
+ *    loops run over the clipped rectangle with no per-element bounds checks; in the interior
+ *    columns the 3 or 5 taps of a kernel row are fused (stride-1 rows);
  *  - 1×1(×1), stride 1, unpadded: a pure GEMM on the input;
  *  - everything else: im2col (per batch and group, in row tiles when large) + the blocked GEMM.
  *
@@ -82,6 +83,35 @@ function tapRangesT(inp: number, out: number, k: number, stride: number, dil: nu
 // ---------------------------------------------------------------------------------------------
 // direct kernel: one input channel per group
 
+/** acc[oh·OW + ow] += wv · x[xp + oh·rowStep + ow·sw] over the clipped rectangle. */
+function addTap(
+  acc: Float64Array,
+  x: Float32Array,
+  wv: number,
+  xp: number,
+  rowStep: number,
+  OW: number,
+  ohLo: number,
+  ohHi: number,
+  owLo: number,
+  owHi: number,
+  sw: number,
+): void {
+  if (owLo >= owHi) return;
+  if (sw === 1) {
+    for (let oh = ohLo; oh < ohHi; oh++) {
+      const xr = xp + oh * rowStep;
+      const ar = oh * OW;
+      for (let ow = owLo; ow < owHi; ow++) acc[ar + ow] += wv * x[xr + ow]!;
+    }
+  } else {
+    for (let oh = ohLo; oh < ohHi; oh++) {
+      const ar = oh * OW;
+      for (let ow = owLo, xi = xp + oh * rowStep + owLo * sw; ow < owHi; ow++, xi += sw) acc[ar + ow] += wv * x[xi]!;
+    }
+  }
+}
+
 function convDirect(x: Float32Array, w: Float32Array, bias: Float32Array | null, o: Float32Array, N: number, C: number, O: number, g: Geo): void {
   const [D, H, W] = g.inp as [number, number, number];
   const [KD, KH, KW] = g.k as [number, number, number];
@@ -95,6 +125,17 @@ function convDirect(x: Float32Array, w: Float32Array, bias: Float32Array | null,
   const kvol = KD * KH * KW;
   const rh = tapRanges(H, OH, KH, sh, dh, ph);
   const rw = tapRanges(W, OW, KW, sw, dw, pw);
+  // columns where every kw tap is inside the input: there the taps of a row are fused so the
+  // accumulator is touched once per output (stride-1 rows with 3 or 5 taps: UniFormer's DWConv)
+  let iLo = 0;
+  let iHi = OW;
+  for (let t = 0; t < KW; t++) {
+    iLo = Math.max(iLo, rw.lo[t]!);
+    iHi = Math.min(iHi, rw.hi[t]!);
+  }
+  const fuse = sw === 1 && (KW === 3 || KW === 5) && iLo < iHi;
+  if (!fuse) iLo = iHi = OW; // every tap handled by addTap over its whole range
+  const rowStep = sh * W;
   const acc = new Float64Array(plane);
   for (let n = 0; n < N; n++) {
     for (let oc = 0; oc < O; oc++) {
@@ -112,24 +153,75 @@ function convDirect(x: Float32Array, w: Float32Array, bias: Float32Array | null,
             const ohLo = rh.lo[kh]!;
             const ohHi = rh.hi[kh]!;
             if (ohLo >= ohHi) continue;
-            const offH = kh * dh - ph;
+            const wRow = wBase + (kd * KH + kh) * KW;
+            const xp = xPlane + (kh * dh - ph) * W - pw;
+            // per-tap edges (or every tap when not fused)
             for (let kw = 0; kw < KW; kw++) {
-              const owLo = rw.lo[kw]!;
-              const owHi = rw.hi[kw]!;
-              if (owLo >= owHi) continue;
-              const wv = w[wBase + (kd * KH + kh) * KW + kw]!;
-              const offW = kw * dw - pw;
-              if (sw === 1) {
-                for (let oh = ohLo; oh < ohHi; oh++) {
-                  const xr = xPlane + (oh * sh + offH) * W + offW;
-                  const ar = oh * OW;
-                  for (let ow = owLo; ow < owHi; ow++) acc[ar + ow] += wv * x[xr + ow]!;
+              const lo = rw.lo[kw]!;
+              const hi = rw.hi[kw]!;
+              const wv = w[wRow + kw]!;
+              const xpk = xp + kw * dw;
+              addTap(acc, x, wv, xpk, rowStep, OW, ohLo, ohHi, lo, Math.min(hi, iLo), sw);
+              addTap(acc, x, wv, xpk, rowStep, OW, ohLo, ohHi, Math.max(lo, iHi), hi, sw);
+            }
+            if (!fuse) continue;
+            if (KW === 3) {
+              const w0 = w[wRow]!;
+              const w1 = w[wRow + 1]!;
+              const w2 = w[wRow + 2]!;
+              const d1 = dw;
+              const d2 = 2 * dw;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const xr = xp + oh * rowStep;
+                const ar = oh * OW;
+                if (dw === 1) {
+                  let xi = xr + iLo;
+                  let x0 = x[xi]!, x1 = x[xi + 1]!;
+                  xi += 2;
+                  for (let ow = iLo; ow < iHi; ow++, xi++) {
+                    const x2 = x[xi]!;
+                    acc[ar + ow] += w0 * x0 + w1 * x1 + w2 * x2;
+                    x0 = x1;
+                    x1 = x2;
+                  }
+                } else {
+                  for (let ow = iLo; ow < iHi; ow++) {
+                    const xi = xr + ow;
+                    acc[ar + ow] += w0 * x[xi]! + w1 * x[xi + d1]! + w2 * x[xi + d2]!;
+                  }
                 }
-              } else {
-                for (let oh = ohLo; oh < ohHi; oh++) {
-                  const xr = xPlane + (oh * sh + offH) * W + offW;
-                  const ar = oh * OW;
-                  for (let ow = owLo, xi = xr + owLo * sw; ow < owHi; ow++, xi += sw) acc[ar + ow] += wv * x[xi]!;
+              }
+            } else {
+              const w0 = w[wRow]!;
+              const w1 = w[wRow + 1]!;
+              const w2 = w[wRow + 2]!;
+              const w3 = w[wRow + 3]!;
+              const w4 = w[wRow + 4]!;
+              const d1 = dw;
+              const d2 = 2 * dw;
+              const d3 = 3 * dw;
+              const d4 = 4 * dw;
+              for (let oh = ohLo; oh < ohHi; oh++) {
+                const xr = xp + oh * rowStep;
+                const ar = oh * OW;
+                if (dw === 1) {
+                  // sliding window: one new input load per output
+                  let xi = xr + iLo;
+                  let x0 = x[xi]!, x1 = x[xi + 1]!, x2 = x[xi + 2]!, x3 = x[xi + 3]!;
+                  xi += 4;
+                  for (let ow = iLo; ow < iHi; ow++, xi++) {
+                    const x4 = x[xi]!;
+                    acc[ar + ow] += w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3 + w4 * x4;
+                    x0 = x1;
+                    x1 = x2;
+                    x2 = x3;
+                    x3 = x4;
+                  }
+                } else {
+                  for (let ow = iLo; ow < iHi; ow++) {
+                    const xi = xr + ow;
+                    acc[ar + ow] += w0 * x[xi]! + w1 * x[xi + d1]! + w2 * x[xi + d2]! + w3 * x[xi + d3]! + w4 * x[xi + d4]!;
+                  }
                 }
               }
             }

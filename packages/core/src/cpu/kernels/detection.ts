@@ -16,6 +16,84 @@ const f32 = Math.fround;
 // ---------------------------------------------------------------------------------------------
 // roiAlign
 
+/**
+ * One axis of one RoI: for every output bin p, the input lines its samples touch
+ * (start[p] .. start[p] + count[p] - 1) and the summed bilinear weight of each line
+ * (w[off[p] ..]). A sample's weight is (line weight along y) × (line weight along x), and a
+ * sample is dropped when y or x is outside [-1, size], so the 2-D average factorises into one
+ * table per axis.
+ */
+class AxisTable {
+  start: Int32Array;
+  count: Int32Array;
+  off: Int32Array;
+  w = new Float64Array(64);
+  /** per-sample scratch: low line (-1 = dropped) and the weight of the line above it */
+  low = new Int32Array(16);
+  frac = new Float64Array(16);
+  constructor(pooled: number) {
+    this.start = new Int32Array(pooled);
+    this.count = new Int32Array(pooled);
+    this.off = new Int32Array(pooled);
+  }
+}
+
+/**
+ * Sample coordinates and the torchvision bilinear_interpolate clamping in float32, as
+ * roi_align_kernel.cpp: c = start + p·bin + (i + .5)·bin / grid; dropped if c < -1 or c > size;
+ * c <= 0 -> 0; low = (int)c; low >= size-1 -> low = high = size-1 (weight all on it).
+ */
+function fillAxis(t: AxisTable, start: number, bin: number, grid: number, pooled: number, size: number): void {
+  if (t.low.length < grid) {
+    t.low = new Int32Array(grid);
+    t.frac = new Float64Array(grid);
+  }
+  const { low, frac } = t;
+  let used = 0;
+  for (let p = 0; p < pooled; p++) {
+    const base = f32(start + f32(p * bin));
+    let lo = size;
+    let hi = -1;
+    for (let i = 0; i < grid; i++) {
+      let c = f32(base + f32(f32((i + 0.5) * bin) / grid));
+      if (!(c >= -1 && c <= size)) {
+        low[i] = -1; // dropped (also NaN)
+        continue;
+      }
+      if (c <= 0) c = 0;
+      let l = Math.trunc(c);
+      if (l >= size - 1) {
+        l = size - 1;
+        c = l;
+      }
+      low[i] = l;
+      frac[i] = f32(c - l);
+      if (l < lo) lo = l;
+      const h = l < size - 1 ? l + 1 : l;
+      if (h > hi) hi = h;
+    }
+    const n = hi >= lo ? hi - lo + 1 : 0;
+    t.start[p] = n > 0 ? lo : 0;
+    t.count[p] = n;
+    t.off[p] = used;
+    if (used + n > t.w.length) {
+      const w = new Float64Array(Math.max(2 * t.w.length, used + n));
+      w.set(t.w.subarray(0, used));
+      t.w = w;
+    }
+    const w = t.w;
+    w.fill(0, used, used + n);
+    for (let i = 0; i < grid; i++) {
+      const l = low[i]!;
+      if (l < 0) continue;
+      const fr = frac[i]!;
+      w[used + l - lo] += f32(1 - fr);
+      if (l < size - 1) w[used + l + 1 - lo] += fr; // at the last line fr is 0
+    }
+    used += n;
+  }
+}
+
 function roiAlignKernel(x: Float32Array, rois: Float32Array, o: Float32Array, shape: readonly number[], K: number, a: RoiAlignAttrs): void {
   const [N, C, H, W] = [shape[0]!, shape[1]!, shape[2]!, shape[3]!];
   const [oh, ow] = [a.outputSize[0]!, a.outputSize[1]!];
@@ -23,9 +101,8 @@ function roiAlignKernel(x: Float32Array, rois: Float32Array, o: Float32Array, sh
   const plane = H * W;
   const scale = f32(a.spatialScale);
   const offset = a.aligned ? 0.5 : 0;
-  // per-RoI sample table (4 offsets + 4 weights per sample), grown as needed, shared by all channels
-  let pos = new Int32Array(0);
-  let wts = new Float64Array(0);
+  const ty = new AxisTable(oh);
+  const tx = new AxisTable(ow);
   for (let k = 0; k < K; k++) {
     const r = 5 * k;
     const b = Math.trunc(rois[r]!);
@@ -44,66 +121,32 @@ function roiAlignKernel(x: Float32Array, rois: Float32Array, o: Float32Array, sh
     const binW = f32(rw / ow);
     const gh = Math.max(a.samplingRatio > 0 ? a.samplingRatio : Math.ceil(binH), 0);
     const gw = Math.max(a.samplingRatio > 0 ? a.samplingRatio : Math.ceil(binW), 0);
-    const per = gh * gw;
-    const inv = 1 / Math.max(per, 1);
-    const nSamples = bins * per;
-    if (pos.length < 4 * nSamples) {
-      pos = new Int32Array(4 * nSamples);
-      wts = new Float64Array(4 * nSamples);
-    }
-    let s = 0;
-    for (let ph = 0; ph < oh; ph++) {
-      for (let pw = 0; pw < ow; pw++) {
-        for (let iy = 0; iy < gh; iy++) {
-          const yy = f32(f32(startH + f32(ph * binH)) + f32(f32((iy + 0.5) * binH) / gh));
-          for (let ix = 0; ix < gw; ix++, s += 4) {
-            let xx = f32(f32(startW + f32(pw * binW)) + f32(f32((ix + 0.5) * binW) / gw));
-            let y = yy;
-            if (y < -1 || y > H || xx < -1 || xx > W || Number.isNaN(y) || Number.isNaN(xx)) {
-              pos[s] = pos[s + 1] = pos[s + 2] = pos[s + 3] = 0;
-              wts[s] = wts[s + 1] = wts[s + 2] = wts[s + 3] = 0;
-              continue;
-            }
-            if (y <= 0) y = 0;
-            if (xx <= 0) xx = 0;
-            let yLow = Math.trunc(y);
-            let xLow = Math.trunc(xx);
-            let yHigh: number;
-            let xHigh: number;
-            if (yLow >= H - 1) {
-              yHigh = yLow = H - 1;
-              y = yLow;
-            } else yHigh = yLow + 1;
-            if (xLow >= W - 1) {
-              xHigh = xLow = W - 1;
-              xx = xLow;
-            } else xHigh = xLow + 1;
-            const ly = f32(y - yLow);
-            const lx = f32(xx - xLow);
-            const hy = f32(1 - ly);
-            const hx = f32(1 - lx);
-            pos[s] = yLow * W + xLow;
-            pos[s + 1] = yLow * W + xHigh;
-            pos[s + 2] = yHigh * W + xLow;
-            pos[s + 3] = yHigh * W + xHigh;
-            wts[s] = f32(hy * hx);
-            wts[s + 1] = f32(hy * lx);
-            wts[s + 2] = f32(ly * hx);
-            wts[s + 3] = f32(ly * lx);
-          }
-        }
-      }
-    }
+    // torchvision divides by max(gh·gw, 1) whether or not the samples were dropped
+    const inv = 1 / Math.max(gh * gw, 1);
+    fillAxis(ty, startH, binH, gh, oh, H);
+    fillAxis(tx, startW, binW, gw, ow, W);
+    const { start: ys, count: yn, off: yo, w: yw } = ty;
+    const { start: xs, count: xn, off: xo, w: xw } = tx;
     for (let c = 0; c < C; c++) {
       const base = (b * C + c) * plane;
-      const ob = (k * C + c) * bins;
-      let t = 0;
-      for (let q = 0; q < bins; q++) {
-        let acc = 0;
-        for (let e = 0; e < per; e++, t += 4) {
-          acc += wts[t]! * x[base + pos[t]!]! + wts[t + 1]! * x[base + pos[t + 1]!]! + wts[t + 2]! * x[base + pos[t + 2]!]! + wts[t + 3]! * x[base + pos[t + 3]!]!;
+      let q = (k * C + c) * bins;
+      for (let ph = 0; ph < oh; ph++) {
+        const nr = yn[ph]!;
+        const rowBase = base + ys[ph]! * W;
+        const ro = yo[ph]!;
+        for (let pw = 0; pw < ow; pw++, q++) {
+          const nc = xn[pw]!;
+          const cs = xs[pw]!;
+          const co = xo[pw]!;
+          let acc = 0;
+          for (let i = 0; i < nr; i++) {
+            const rb = rowBase + i * W + cs;
+            let s = 0;
+            for (let j = 0; j < nc; j++) s += xw[co + j]! * x[rb + j]!;
+            acc += yw[ro + i]! * s;
+          }
+          o[q] = acc * inv;
         }
-        o[ob + q] = acc * inv;
       }
     }
   }
