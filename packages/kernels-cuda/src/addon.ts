@@ -16,6 +16,8 @@ export interface CudaDeviceInfo {
   driverVersion: number;
   /** the CUDA runtime this addon was built with (statically linked), e.g. 13000 */
   runtimeVersion: number;
+  /** true when buffers come from the stream-ordered pool (cudaMallocAsync / cudaFreeAsync) */
+  pooledAllocator: boolean;
 }
 
 export type CudaInitResult = ({ ok: true } & CudaDeviceInfo) | { ok: false; reason: string; code: number };

@@ -63,6 +63,7 @@ const info = {
   multiProcessors: 1,
   driverVersion: 13000,
   runtimeVersion: 13000,
+  pooledAllocator: true,
 };
 
 describe('CudaBackend with a stand-in addon', () => {

@@ -24,7 +24,7 @@ function spatialRank(op: string, x: TensorMeta): number {
 }
 
 function normPads(op: string, a: Attrs, d: number, kernel: readonly number[] | null, dilation: number[], stride: number[], key = 'padding'): number[] {
-  const p = a.raw_(key) ?? 0;
+  const p = a.value(key) ?? 0;
   if (p === 'valid') return new Array(2 * d).fill(0);
   if (p === 'same') {
     if (!kernel) throw new OpError(op, `'same' padding is not supported here`);
@@ -160,7 +160,7 @@ function definePool(name: 'avgPool' | 'maxPool') {
       const d = spatialRank(name, x);
       const a = new Attrs(name, attrs);
       const kernel = a.ints('kernel', d, undefined, 1);
-      const stride = a.has('stride') ? a.ints('stride', d, undefined, 1) : (a.raw_('stride'), kernel.slice());
+      const stride = a.has('stride') ? a.ints('stride', d, undefined, 1) : (a.value('stride'), kernel.slice());
       const dilation = name === 'maxPool' ? a.ints('dilation', d, 1, 1) : new Array<number>(d).fill(1);
       const pads = normPads(name, a, d, kernel, dilation, stride);
       pads.forEach((p, i) => {

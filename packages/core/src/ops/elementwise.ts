@@ -173,7 +173,7 @@ export const castOp = defineOp<CastAttrs>({
   doc: 'converts dtype: float→int truncates toward zero; anything→bool is x != 0; float16 rounds to nearest even.',
   normalize: (attrs) => {
     const a = new Attrs('cast', attrs);
-    const dtype = a.raw_('dtype');
+    const dtype = a.value('dtype');
     if (!isDType(dtype)) throw new OpError('cast', `attribute 'dtype' must be a dtype name, got ${JSON.stringify(dtype)}`);
     return a.done({ dtype });
   },

@@ -91,7 +91,7 @@ export const sdpaOp = defineOp<SdpaAttrs>({
   doc: 'scaled dot-product attention softmax(q·kᵀ·scale + mask)·v over the last two dims: q [..., Lq, D], k [..., Lk, D], v [..., Lk, Dv]; batch dims broadcast; mask broadcastable to [..., Lq, Lk] is additive (float) or keep-where-true (bool).',
   normalize: (attrs) => {
     const a = new Attrs('sdpa', attrs);
-    const scale = a.has('scale') ? a.num('scale') : (a.raw_('scale'), null);
+    const scale = a.has('scale') ? a.num('scale') : (a.value('scale'), null);
     return a.done({ scale, causal: a.bool('causal', false) });
   },
   infer: (m) => {

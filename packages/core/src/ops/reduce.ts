@@ -37,7 +37,7 @@ function defineReduce(name: ReduceOp) {
     normalize: (attrs, m) => {
       const a = new Attrs(name, attrs);
       const x = req(name, m, 0);
-      const axes = normAxes(name, a.raw_('axes'), x.shape.length);
+      const axes = normAxes(name, a.value('axes'), x.shape.length);
       if ((name === 'max' || name === 'min') && axes.some((ax) => x.shape[ax] === 0)) throw new OpError(name, 'cannot reduce an empty axis');
       return a.done({ axes, keepDims: a.bool('keepDims', false) });
     },

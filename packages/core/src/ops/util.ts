@@ -90,7 +90,8 @@ export class Attrs {
     return v.slice();
   }
 
-  raw_(name: string): unknown {
+  /** The raw value of an attribute whose form the op validates itself. */
+  value(name: string): unknown {
     return this.take(name);
   }
 }

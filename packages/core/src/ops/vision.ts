@@ -27,7 +27,7 @@ export interface InterpolateArgs {
 export const interpolateOp = defineOp<InterpolateAttrs>({
   name: 'interpolate',
   inputs: [{ name: 'x', dtypes: FLOAT }],
-  doc: "resizes the spatial dims of x [N, C, ...S] (torch F.interpolate): 'nearest' (src = floor(dst·scale)), 'linear' over 1–3 dims with alignCorners true/false (half-pixel, negative source clamped to 0), 'bicubic' (2d, A = -0.75, border replicate).",
+  doc: "resizes the spatial dims of x [N, C, ...S] (torch 1.13 F.interpolate): 'nearest' (src = floor(dst·scale); an axis with out == in is copied, and out == 2·in uses dst >> 1, as torch does), 'linear' over 1–3 dims with alignCorners true/false (half-pixel, negative source clamped to 0), 'bicubic' (2d, A = -0.75, border replicate).",
   normalize: (attrs, m) => {
     const x = req('interpolate', m, 0);
     const d = x.shape.length - 2;
@@ -49,7 +49,7 @@ export const interpolateOp = defineOp<InterpolateAttrs>({
       size = a.ints('size', d, undefined, 1);
       scales = size.map((o, i) => inSp[i]! / o);
     } else {
-      const sfRaw = a.raw_('scaleFactor');
+      const sfRaw = a.value('scaleFactor');
       const sf = typeof sfRaw === 'number' ? new Array<number>(d).fill(sfRaw) : sfRaw;
       if (!Array.isArray(sf) || sf.length !== d || sf.some((v) => typeof v !== 'number' || !(v > 0))) {
         throw new OpError('interpolate', `scaleFactor must be a positive number or ${d} of them, got ${JSON.stringify(sfRaw)}`);

@@ -38,6 +38,9 @@ const napi_type_tag kBufferTag = {0x7475626574656c63ULL, 0x7564612d62756630ULL};
 
 bool gInitialized = false;
 int gDevice = 0;
+// Stream-ordered allocation (cudaMallocAsync/cudaFreeAsync on stream 0) where the device has
+// memory pools: freeing then does not wait for the device, and the pool caches memory.
+bool gPooled = false;
 
 std::string ErrStr(cudaError_t e) { return cudaGetErrorString(e); }
 
@@ -45,7 +48,11 @@ std::string ErrStr(cudaError_t e) { return cudaGetErrorString(e); }
 std::string CudaVersionStr(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
 
 void ReleaseDevice(DeviceBuffer* b) {
-  if (b->ptr != nullptr) cudaFree(b->ptr);  // at process teardown this may just return an error
+  // Ordered after all queued work on stream 0. At process teardown this may just return an error.
+  if (b->ptr != nullptr) {
+    if (gPooled) cudaFreeAsync(b->ptr, 0);
+    else cudaFree(b->ptr);
+  }
   b->ptr = nullptr;
 }
 
@@ -123,6 +130,10 @@ Napi::Value Fail(Napi::Env env, const std::string& reason, cudaError_t code) {
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int device = static_cast<int>(OptSize(info, 0, "device"));
+  if (gInitialized && device != gDevice) {
+    return Fail(env, "already initialised on device " + std::to_string(gDevice) + " (one device per process)",
+                cudaErrorInvalidDevice);
+  }
   int n = 0;
   cudaError_t e = cudaGetDeviceCount(&n);
   if (e == cudaErrorInsufficientDriver) {
@@ -150,6 +161,17 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   }
   int driver = 0;
   cudaDriverGetVersion(&driver);
+  int pools = 0;
+  cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, device);
+  if (pools && !gInitialized) {
+    cudaMemPool_t pool;
+    if (cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess) {
+      uint64_t keep = UINT64_MAX;  // keep freed blocks cached instead of returning them at each sync
+      cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+      gPooled = true;
+    }
+  }
+  cudaGetLastError();
   gDevice = device;
   gInitialized = true;
   Napi::Object r = Napi::Object::New(env);
@@ -161,6 +183,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   r.Set("multiProcessors", p.multiProcessorCount);
   r.Set("driverVersion", driver);
   r.Set("runtimeVersion", CUDART_VERSION);
+  r.Set("pooledAllocator", gPooled);
   return r;
 }
 
@@ -185,7 +208,7 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   void* ptr = nullptr;
   if (bytes > 0) {
     RequireInit(env);
-    cudaError_t e = cudaMalloc(&ptr, bytes);
+    cudaError_t e = gPooled ? cudaMallocAsync(&ptr, bytes, 0) : cudaMalloc(&ptr, bytes);
     if (e != cudaSuccess) {
       cudaGetLastError();
       throw Napi::Error::New(env, "tubelet_cuda: cudaMalloc of " + std::to_string(bytes) + " bytes failed: " + ErrStr(e));

@@ -5,7 +5,8 @@ import { alloc, cpuKernel } from '../backend';
  * avgPool / maxPool, 1d/2d/3d (lifted to 3-d with unit dummy dims), PyTorch semantics.
  *
  * Per spatial dim and output position the window is clipped once up front (tables of the first
- * and last valid tap), so the inner loops run over valid input only:
+ * and last valid tap), so the inner loops run over valid input only, and the pool runs as
+ * separable 1-d passes (see pool()):
  *  - maxPool: window start o·stride - pad_begin, taps start + t·dilation; padding acts as -inf
  *    (never selected). NaN propagates.
  *  - avgPool: sum over the window clipped to the input; divisor with countIncludePad is the
@@ -60,96 +61,106 @@ function tables(shape: readonly number[], oshape: readonly number[], a: PoolAttr
   return [0, 1, 2].map((i) => dimTable(inp[i]!, out[i]!, k[i]!, st[i]!, dil[i]!, pb[i]!, pe[i]!));
 }
 
-export function registerPoolKernels(): void {
-  cpuKernel<PoolAttrs>('maxPool', (ins, attrs, outs, ctx) => {
-    const x = ins[0] as Float32Array;
-    const xs = ctx.inputs[0]!.shape;
-    const os = outs[0]!.shape;
-    const o = alloc(outs[0]!) as Float32Array;
-    if (o.length === 0) return [o];
-    const [tD, tH, tW] = tables(xs, os, attrs) as [DimTable, DimTable, DimTable];
-    const [, H, W] = lift(xs.slice(2), 1) as [number, number, number];
-    const [OD, OH, OW] = lift(os.slice(2), 1) as [number, number, number];
-    const [dd, dh, dw] = lift(attrs.dilation, 1) as [number, number, number];
-    const inPlane = lift(xs.slice(2), 1).reduce((p, v) => p * v, 1);
-    const planes = xs[0]! * xs[1]!;
-    let q = 0;
-    for (let pl = 0; pl < planes; pl++) {
-      const xb = pl * inPlane;
-      for (let od = 0; od < OD; od++) {
-        const sD = tD.start[od]!;
-        const dLo = tD.tLo[od]!;
-        const dHi = tD.tHi[od]!;
-        for (let oh = 0; oh < OH; oh++) {
-          const sH = tH.start[oh]!;
-          const hLo = tH.tLo[oh]!;
-          const hHi = tH.tHi[oh]!;
-          for (let ow = 0; ow < OW; ow++, q++) {
-            const sW = tW.start[ow]!;
-            const wLo = tW.tLo[ow]!;
-            const wHi = tW.tHi[ow]!;
-            let m = -Infinity;
-            for (let a = dLo; a < dHi; a++) {
-              const pd = xb + (sD + a * dd) * H * W;
-              for (let b = hLo; b < hHi; b++) {
-                const r = pd + (sH + b * dh) * W + sW;
-                for (let c = wLo; c < wHi; c++) {
-                  const v = x[r + c * dw]!;
-                  if (v > m || v !== v) m = v;
-                }
-              }
-            }
-            o[q] = m;
+/**
+ * One separable pooling pass along an axis: src viewed as [outer, L, inner] → dst [outer, OL, inner].
+ * max: max over valid taps (NaN wins); avg: sum over valid taps times 1/divisor of this dim.
+ */
+function pass(src: Float32Array, dst: Float32Array, outer: number, L: number, inner: number, OL: number, t: DimTable, dil: number, isMax: boolean, incl: boolean): void {
+  const { start, tLo, tHi, padCount } = t;
+  for (let o = 0; o < outer; o++) {
+    const sBase = o * L * inner;
+    const dBase = o * OL * inner;
+    for (let ol = 0; ol < OL; ol++) {
+      const lo = tLo[ol]!;
+      const hi = tHi[ol]!;
+      const first = sBase + start[ol]! * inner;
+      const step = dil * inner;
+      if (inner === 1) {
+        let acc = isMax ? -Infinity : 0;
+        if (isMax) {
+          for (let k = lo, si = first + lo * step; k < hi; k++, si += step) {
+            const v = src[si]!;
+            if (v > acc || v !== v) acc = v;
+          }
+        } else {
+          for (let k = lo, si = first + lo * step; k < hi; k++, si += step) acc += src[si]!;
+          const div = incl ? padCount[ol]! : hi - lo;
+          acc = div > 0 ? acc / div : 0;
+        }
+        dst[dBase + ol] = acc;
+        continue;
+      }
+      const d0 = dBase + ol * inner;
+      const d1 = d0 + inner;
+      if (isMax) {
+        dst.fill(-Infinity, d0, d1);
+        for (let k = lo; k < hi; k++) {
+          for (let i = d0, si = first + k * step; i < d1; i++, si++) {
+            const v = src[si]!;
+            if (v > dst[i]! || v !== v) dst[i] = v;
           }
         }
+      } else {
+        dst.fill(0, d0, d1);
+        for (let k = lo; k < hi; k++) {
+          for (let i = d0, si = first + k * step; i < d1; i++, si++) dst[i] += src[si]!;
+        }
+        const div = incl ? padCount[ol]! : hi - lo;
+        const inv = div > 0 ? 1 / div : 0;
+        for (let i = d0; i < d1; i++) dst[i] *= inv;
       }
     }
-    return [o];
-  });
+  }
+}
 
-  cpuKernel<PoolAttrs>('avgPool', (ins, attrs, outs, ctx) => {
-    const x = ins[0] as Float32Array;
-    const xs = ctx.inputs[0]!.shape;
-    const os = outs[0]!.shape;
-    const o = alloc(outs[0]!) as Float32Array;
-    if (o.length === 0) return [o];
-    const [tD, tH, tW] = tables(xs, os, attrs) as [DimTable, DimTable, DimTable];
-    const [, H, W] = lift(xs.slice(2), 1) as [number, number, number];
-    const [OD, OH, OW] = lift(os.slice(2), 1) as [number, number, number];
-    const inPlane = lift(xs.slice(2), 1).reduce((p, v) => p * v, 1);
-    const planes = xs[0]! * xs[1]!;
-    const incl = attrs.countIncludePad;
-    let q = 0;
-    for (let pl = 0; pl < planes; pl++) {
-      const xb = pl * inPlane;
-      for (let od = 0; od < OD; od++) {
-        const sD = tD.start[od]!;
-        const dLo = tD.tLo[od]!;
-        const dHi = tD.tHi[od]!;
-        const cD = incl ? tD.padCount[od]! : dHi - dLo;
-        for (let oh = 0; oh < OH; oh++) {
-          const sH = tH.start[oh]!;
-          const hLo = tH.tLo[oh]!;
-          const hHi = tH.tHi[oh]!;
-          const cDH = cD * (incl ? tH.padCount[oh]! : hHi - hLo);
-          for (let ow = 0; ow < OW; ow++, q++) {
-            const sW = tW.start[ow]!;
-            const wLo = tW.tLo[ow]!;
-            const wHi = tW.tHi[ow]!;
-            const cnt = cDH * (incl ? tW.padCount[ow]! : wHi - wLo);
-            let s = 0;
-            for (let a = dLo; a < dHi; a++) {
-              const pd = xb + (sD + a) * H * W;
-              for (let b = hLo; b < hHi; b++) {
-                const r = pd + (sH + b) * W + sW;
-                for (let c = wLo; c < wHi; c++) s += x[r + c]!;
-              }
-            }
-            o[q] = cnt > 0 ? s / cnt : 0;
-          }
-        }
-      }
-    }
-    return [o];
-  });
+/**
+ * Pooling as up to three 1-d passes (W, then H, then D): a box max is the max of per-axis maxes,
+ * and both avg divisors are products of per-axis counts, so each pass divides by its own factor.
+ * Identity passes (kernel 1, stride 1, no padding) are skipped.
+ */
+function pool(kind: 'max' | 'avg', x: Float32Array, xs: readonly number[], os: readonly number[], a: PoolAttrs, out: Float32Array): void {
+  const d = xs.length - 2;
+  const inp = lift(xs.slice(2), 1);
+  const outp = lift(os.slice(2), 1);
+  const dil = lift(a.dilation, 1);
+  const tabs = tables(xs, os, a);
+  const planes = xs[0]! * xs[1]!;
+  const isMax = kind === 'max';
+  let cur = x;
+  // dims of the current buffer: [planes, D', H', W'] where already-pooled axes have output sizes
+  const dims = inp.slice();
+  const passes: number[] = [];
+  for (const ax of [2, 1, 0]) {
+    const k = lift(a.kernel, 1)[ax]!;
+    const s = lift(a.stride, 1)[ax]!;
+    const pb = lift(a.pads.slice(0, d), 0)[ax]!;
+    if (k === 1 && s === 1 && pb === 0 && inp[ax] === outp[ax]) continue;
+    passes.push(ax);
+  }
+  if (passes.length === 0) {
+    out.set(x);
+    return;
+  }
+  for (let pi = 0; pi < passes.length; pi++) {
+    const ax = passes[pi]!;
+    let outer = planes;
+    for (let i = 0; i < ax; i++) outer *= dims[i]!;
+    let inner = 1;
+    for (let i = ax + 1; i < 3; i++) inner *= dims[i]!;
+    const dst = pi === passes.length - 1 ? out : new Float32Array(outer * outp[ax]! * inner);
+    pass(cur, dst, outer, dims[ax]!, inner, outp[ax]!, tabs[ax]!, dil[ax]!, isMax, a.countIncludePad);
+    dims[ax] = outp[ax]!;
+    cur = dst;
+  }
+}
+
+export function registerPoolKernels(): void {
+  for (const kind of ['max', 'avg'] as const) {
+    cpuKernel<PoolAttrs>(`${kind}Pool`, (ins, attrs, outs, ctx) => {
+      const o = alloc(outs[0]!) as Float32Array;
+      if (o.length === 0) return [o];
+      pool(kind, ins[0] as Float32Array, ctx.inputs[0]!.shape, outs[0]!.shape, attrs, o);
+      return [o];
+    });
+  }
 }
