@@ -217,6 +217,9 @@ function toHostArray(values: ArrayLike<number | bigint | boolean>, dtype: DType,
  * BigInt64Array → int64, Uint8Array → uint8, Uint16Array → float16 bits), a flat array with a
  * shape, or a nested array. The values are copied; the caller's array is never kept or mutated.
  */
+export function tensor(values: Int32Array, shape?: Shape, opts?: CreateOptions<'int32'>): Tensor<'int32'>;
+export function tensor(values: BigInt64Array, shape?: Shape, opts?: CreateOptions<'int64'>): Tensor<'int64'>;
+export function tensor<D extends DType = 'float32'>(values: TypedArray | NestedNumbers | ArrayLike<number>, shape?: Shape, opts?: CreateOptions<D>): Tensor<D>;
 export function tensor<D extends DType = 'float32'>(
   values: TypedArray | NestedNumbers | ArrayLike<number>,
   shape?: Shape,

@@ -134,7 +134,7 @@ function check(qs: number[], ks: number[], vs: number[], opts: { mask?: { shape:
   if (opts.causal !== undefined) attrs.causal = opts.causal;
   const y = sdpa(tensor(q, qs), tensor(k, ks), tensor(v, vs), mt, attrs);
   expect(y.shape).toEqual(ref.shape);
-  expectClose(y.dataSync(), ref.out);
+  expectClose(y.dataSync() as Float32Array, ref.out);
 }
 
 describe('cpu sdpa', () => {
@@ -167,10 +167,10 @@ describe('cpu sdpa', () => {
   it('closed form: uniform scores average v', () => {
     const v = Float32Array.of(1, 2, 3, 10, 20, 30, -4, 5, 6, 0, 0, 1);
     const y = sdpa(tensor(new Float32Array(2 * 3), [2, 3]), tensor(rand(rng(15), 4 * 3), [4, 3]), tensor(v, [4, 3]));
-    expectClose(y.dataSync(), [7 / 4, 27 / 4, 40 / 4, 7 / 4, 27 / 4, 40 / 4]);
+    expectClose(y.dataSync() as Float32Array, [7 / 4, 27 / 4, 40 / 4, 7 / 4, 27 / 4, 40 / 4]);
     // a causal row i averages v over keys 0..i
     const yc = sdpa(tensor(new Float32Array(3 * 3), [3, 3]), tensor(new Float32Array(3 * 3), [3, 3]), tensor(v.slice(0, 9), [3, 3]), null, { causal: true });
-    expectClose(yc.dataSync(), [1, 2, 3, 11 / 2, 11, 33 / 2, 7 / 3, 9, 13]);
+    expectClose(yc.dataSync() as Float32Array, [1, 2, 3, 11 / 2, 11, 33 / 2, 7 / 3, 9, 13]);
   });
 
   it('fully masked rows give zeros (torch >= 2.5 safe softmax), other rows are unaffected', () => {
@@ -179,18 +179,18 @@ describe('cpu sdpa', () => {
     const k = rand(r, 5 * 4);
     const v = rand(r, 5 * 2);
     const keep = Uint8Array.of(1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1);
-    const y = sdpa(tensor(q, [3, 4]), tensor(k, [5, 4]), tensor(v, [5, 2]), tensor(keep, [3, 5], { dtype: 'bool' })).dataSync();
+    const y = sdpa(tensor(q, [3, 4]), tensor(k, [5, 4]), tensor(v, [5, 2]), tensor(keep, [3, 5], { dtype: 'bool' })).dataSync() as Float32Array;
     expect(Array.from(y.slice(2, 4))).toEqual([0, 0]);
     const ref = sdpaRef(q, [3, 4], k, [5, 4], v, [5, 2], { data: keep, shape: [3, 5], bool: true }, null, false);
     expectClose(y, ref.out);
     const neg = new Float32Array(5).fill(-Infinity);
-    const y2 = sdpa(tensor(q.slice(0, 4), [1, 4]), tensor(k, [5, 4]), tensor(v, [5, 2]), tensor(neg, [5])).dataSync();
+    const y2 = sdpa(tensor(q.slice(0, 4), [1, 4]), tensor(k, [5, 4]), tensor(v, [5, 2]), tensor(neg, [5])).dataSync() as Float32Array;
     expect(Array.from(y2)).toEqual([0, 0]);
   });
 
   it('NaN in the inputs propagates', () => {
     const q = Float32Array.of(NaN, 1);
-    const y = sdpa(tensor(q, [1, 2]), tensor(Float32Array.of(1, 0, 0, 1), [2, 2]), tensor(Float32Array.of(1, 2), [2, 1])).dataSync();
+    const y = sdpa(tensor(q, [1, 2]), tensor(Float32Array.of(1, 0, 0, 1), [2, 2]), tensor(Float32Array.of(1, 2), [2, 1])).dataSync() as Float32Array;
     expect(Number.isNaN(y[0])).toBe(true);
   });
 

@@ -140,7 +140,7 @@ function checkConv(xs: number[], ws: number[], p: Partial<P>, bias: boolean, see
     groups: full.groups,
   });
   expect(y.shape).toEqual(ref.shape);
-  expectClose(y.dataSync(), ref.out);
+  expectClose(y.dataSync() as Float32Array, ref.out);
 }
 
 function checkConvT(xs: number[], ws: number[], p: Partial<P>, bias: boolean, seed: number): void {
@@ -166,7 +166,7 @@ function checkConvT(xs: number[], ws: number[], p: Partial<P>, bias: boolean, se
     outputPadding: full.outputPadding,
   });
   expect(y.shape).toEqual(ref.shape);
-  expectClose(y.dataSync(), ref.out);
+  expectClose(y.dataSync() as Float32Array, ref.out);
 }
 
 let savedLimit: number | null = null;
@@ -227,9 +227,9 @@ describe('cpu conv (direct depthwise)', () => {
 
   it('closed form: 3×3 conv of ones with zero padding counts the valid taps', () => {
     const y = conv(tensor(new Float32Array(16).fill(1), [1, 1, 4, 4]), tensor(new Float32Array(9).fill(1), [1, 1, 3, 3]), null, { padding: 1 });
-    expect(Array.from(y.dataSync())).toEqual([4, 6, 6, 4, 6, 9, 9, 6, 6, 9, 9, 6, 4, 6, 6, 4]);
+    expect(Array.from(y.dataSync() as Float32Array)).toEqual([4, 6, 6, 4, 6, 9, 9, 6, 6, 9, 9, 6, 4, 6, 6, 4]);
     const y2 = conv(tensor(new Float32Array(2 * 16).fill(1), [1, 2, 4, 4]), tensor(new Float32Array(18).fill(1), [1, 2, 3, 3]), tensor([0.5], [1]));
-    expect(Array.from(y2.dataSync())).toEqual([18.5, 18.5, 18.5, 18.5]);
+    expect(Array.from(y2.dataSync() as Float32Array)).toEqual([18.5, 18.5, 18.5, 18.5]);
   });
 
   it('float16 (direct and GEMM paths)', () => {
@@ -287,7 +287,7 @@ describe('cpu convTranspose (GEMM + col2im)', () => {
     const w = Float32Array.of(1, 2, 3, 4);
     const y = convTranspose(tensor(new Float32Array(4).fill(1), [1, 1, 2, 2]), tensor(w, [1, 1, 2, 2]), null, { stride: 2 });
     expect(y.shape).toEqual([1, 1, 4, 4]);
-    expect(Array.from(y.dataSync())).toEqual([1, 2, 1, 2, 3, 4, 3, 4, 1, 2, 1, 2, 3, 4, 3, 4]);
+    expect(Array.from(y.dataSync() as Float32Array)).toEqual([1, 2, 1, 2, 3, 4, 3, 4, 1, 2, 1, 2, 3, 4, 3, 4]);
   });
 
   it('float16', () => {

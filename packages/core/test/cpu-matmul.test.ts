@@ -90,7 +90,7 @@ function checkMatmul(as: number[], bs: number[], transA: boolean, transB: boolea
   const y = matmul(tensor(a, as), tensor(b, bs), { transA, transB });
   expect(y.shape).toEqual(ref.shape);
   expect(y.dtype).toBe('float32');
-  expectClose(y.dataSync(), ref.out);
+  expectClose(y.dataSync() as Float32Array, ref.out);
 }
 
 describe('cpu matmul (blocked GEMM)', () => {
@@ -136,13 +136,13 @@ describe('cpu matmul (blocked GEMM)', () => {
     const a = rand(r, 6 * 6);
     const eye = new Float32Array(36);
     for (let i = 0; i < 6; i++) eye[i * 7] = 1;
-    expect(Array.from(matmul(tensor(a, [6, 6]), tensor(eye, [6, 6])).dataSync())).toEqual(Array.from(a));
-    expect(Array.from(matmul(tensor(eye, [6, 6]), tensor(a, [6, 6]), { transB: true }).dataSync())).toEqual(
+    expect(Array.from(matmul(tensor(a, [6, 6]), tensor(eye, [6, 6])).dataSync() as Float32Array)).toEqual(Array.from(a));
+    expect(Array.from(matmul(tensor(eye, [6, 6]), tensor(a, [6, 6]), { transB: true }).dataSync() as Float32Array)).toEqual(
       Array.from({ length: 36 }, (_, i) => a[(i % 6) * 6 + Math.floor(i / 6)]!),
     );
     const z = matmul(tensor(new Float32Array(0), [3, 0]), tensor(new Float32Array(0), [0, 4]));
     expect(z.shape).toEqual([3, 4]);
-    expect(Array.from(z.dataSync())).toEqual(new Array(12).fill(0));
+    expect(Array.from(z.dataSync() as Float32Array)).toEqual(new Array(12).fill(0));
   });
 
   it('float16 inputs compute through float32 and round once', () => {
@@ -197,7 +197,7 @@ describe('cpu linear', () => {
       const b = hasBias ? rand(r, O) : null;
       const y = linear(tensor(x, xs), tensor(w, [O, I]), b ? tensor(b, [O]) : null);
       expect(y.shape).toEqual([...xs.slice(0, -1), O]);
-      expectClose(y.dataSync(), linearRef(x, xs, w, [O, I], b));
+      expectClose(y.dataSync() as Float32Array, linearRef(x, xs, w, [O, I], b));
     }
   });
 

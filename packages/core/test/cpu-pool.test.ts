@@ -133,7 +133,7 @@ function check(kind: 'avg' | 'max', xs: number[], p: Partial<PoolP> & { kernel: 
       ? maxPool(t, { kernel: full.kernel, stride: full.stride, padding: full.pads, dilation: full.dilation, ceilMode: full.ceilMode })
       : avgPool(t, { kernel: full.kernel, stride: full.stride, padding: full.pads, ceilMode: full.ceilMode, countIncludePad: full.countIncludePad });
   expect(y.shape).toEqual(ref.shape);
-  expectClose(y.dataSync(), ref.out);
+  expectClose(y.dataSync() as Float32Array, ref.out);
 }
 
 const sym = (p: number[]) => [...p, ...p];
@@ -141,19 +141,19 @@ const sym = (p: number[]) => [...p, ...p];
 describe('cpu avgPool', () => {
   it('closed form: ramp with padding, countIncludePad true / false, ceilMode', () => {
     const ramp5 = tensor([0, 1, 2, 3, 4], [1, 1, 5]);
-    const a = avgPool(ramp5, { kernel: 3, stride: 2, padding: 1 }).dataSync();
+    const a = avgPool(ramp5, { kernel: 3, stride: 2, padding: 1 }).dataSync() as Float32Array;
     expectClose(a, [1 / 3, 2, 7 / 3]);
-    const b = avgPool(ramp5, { kernel: 3, stride: 2, padding: 1, countIncludePad: false }).dataSync();
+    const b = avgPool(ramp5, { kernel: 3, stride: 2, padding: 1, countIncludePad: false }).dataSync() as Float32Array;
     expectClose(b, [1 / 2, 2, 7 / 2]);
     const ramp6 = tensor([0, 1, 2, 3, 4, 5], [1, 1, 6]);
     // ceilMode adds a window starting at 5; with countIncludePad its divisor is clipped to in + pad (2), as torch
     const c = avgPool(ramp6, { kernel: 3, stride: 2, padding: 1, ceilMode: true });
     expect(c.shape).toEqual([1, 1, 4]);
-    expectClose(c.dataSync(), [1 / 3, 2, 4, 5 / 2]);
-    expectClose(avgPool(ramp6, { kernel: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false }).dataSync(), [1 / 2, 2, 4, 5]);
+    expectClose(c.dataSync() as Float32Array, [1 / 3, 2, 4, 5 / 2]);
+    expectClose(avgPool(ramp6, { kernel: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false }).dataSync() as Float32Array, [1 / 2, 2, 4, 5]);
     // 2d ramp, no padding: 2×2 means
     const r2 = avgPool(tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], [1, 1, 4, 4]), { kernel: 2 });
-    expectClose(r2.dataSync(), [2.5, 4.5, 10.5, 12.5]);
+    expectClose(r2.dataSync() as Float32Array, [2.5, 4.5, 10.5, 12.5]);
   });
 
   it('1d/2d/3d random against the reference: strides, asymmetric pads, ceilMode, both divisors', () => {
@@ -180,14 +180,14 @@ describe('cpu avgPool', () => {
 describe('cpu maxPool', () => {
   it('padding acts as -inf, not zero', () => {
     const y = maxPool(tensor([-5, -3, -4], [1, 1, 3]), { kernel: 3, stride: 1, padding: 1 });
-    expect(Array.from(y.dataSync())).toEqual([-3, -3, -3]);
+    expect(Array.from(y.dataSync() as Float32Array)).toEqual([-3, -3, -3]);
     const y2 = maxPool(tensor([-1, -2, -3, -4], [1, 1, 2, 2]), { kernel: 2, stride: 1, padding: 1 });
-    expect(Array.from(y2.dataSync())).toEqual([-1, -1, -2, -1, -1, -2, -3, -3, -4]);
+    expect(Array.from(y2.dataSync() as Float32Array)).toEqual([-1, -1, -2, -1, -1, -2, -3, -3, -4]);
   });
 
   it('propagates NaN like torch', () => {
     const y = maxPool(tensor([1, NaN, 3, 4, 5, 6], [1, 1, 6]), { kernel: 2 });
-    const d = y.dataSync();
+    const d = y.dataSync() as Float32Array;
     expect(Number.isNaN(d[0])).toBe(true);
     expect(Array.from(d.slice(1))).toEqual([4, 6]);
   });

@@ -2,7 +2,7 @@
 // Builds native/build/Release/tubelet_cuda.node with node-gyp when nvcc is available.
 // Without nvcc it prints one line and exits 0: the package then works as an "unavailable"
 // backend that says why. Set TUBELET_CUDA_SKIP_BUILD=1 to skip even where nvcc exists.
-// nvcc is looked up as $NVCC, then on PATH, then in $CUDA_HOME/bin, $CUDA_PATH/bin, /usr/local/cuda/bin.
+// nvcc is looked up as $TUBELET_NVCC or $NVCC, then on PATH, then in $CUDA_HOME/bin, $CUDA_PATH/bin, /usr/local/cuda/bin.
 import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,7 +22,8 @@ function isFile(p) {
 }
 
 function findNvcc() {
-  if (process.env.NVCC) return isFile(process.env.NVCC) ? process.env.NVCC : null;
+  const given = process.env.TUBELET_NVCC || process.env.NVCC; // TUBELET_* passes turbo's env filter
+  if (given) return isFile(given) ? given : null;
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
   for (const v of ['CUDA_HOME', 'CUDA_PATH']) if (process.env[v]) dirs.push(join(process.env[v], 'bin'));
   dirs.push('/usr/local/cuda/bin');
@@ -54,7 +55,13 @@ if (!cudaHome) {
   process.exit(1);
 }
 const require = createRequire(import.meta.url);
-const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
+let nodeGyp;
+try {
+  nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
+} catch {
+  console.error('CUDA addon build failed: node-gyp is not installed here (npm i -D node-gyp@11 to rebuild the addon)');
+  process.exit(1);
+}
 // Node headers: the configured nodedir, else the system's (/usr/include/node, no download);
 // only where neither exists does node-gyp fetch headers.
 const nodedir = process.env.npm_config_nodedir || (existsSync('/usr/include/node/node_api.h') ? '/usr' : '');

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { add, backendReport, memory, setBackend, tensor } from '@tubelet/core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,9 +36,16 @@ describe('build and load (any machine)', () => {
     expect(load.ok).toBe(true);
     if (!load.ok) return;
     expect(load.addon.runtimeVersion()).toBeGreaterThanOrEqual(11000);
-    // Nothing but init() touches CUDA; device work before it is refused with a clear error.
-    const fresh = loadAddon(defaultAddonPath());
-    expect(fresh).toBe(load);
+    expect(loadAddon(defaultAddonPath())).toBe(load); // loaded once per path
+    // In a fresh process: loading maps no driver library (cudart would dlopen libcuda.so.1 on its
+    // first call), and device work before init() is refused with a clear error.
+    const script = `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(defaultAddonPath())});
+      const mapped = require('fs').readFileSync('/proc/self/maps', 'utf8').includes('libcuda.so');
+      let err = ''; try { m.exports.alloc(16); } catch (e) { err = e.message; }
+      console.log(JSON.stringify({ mapped, err }));`;
+    if (process.platform !== 'linux') return;
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
+    expect(out).toEqual({ mapped: false, err: 'tubelet_cuda: CUDA is not initialised (call init() first)' });
   });
 
   it.runIf(built && !gpu)('init() reports the CUDA error as a value, and device calls refuse', () => {

@@ -61,54 +61,74 @@ function tables(shape: readonly number[], oshape: readonly number[], a: PoolAttr
   return [0, 1, 2].map((i) => dimTable(inp[i]!, out[i]!, k[i]!, st[i]!, dil[i]!, pb[i]!, pe[i]!));
 }
 
-/**
+/*
  * One separable pooling pass along an axis: src viewed as [outer, L, inner] → dst [outer, OL, inner].
  * max: max over valid taps (NaN wins); avg: sum over valid taps times 1/divisor of this dim.
+ * Split by kind and by inner === 1 so each loop nest stays small and monomorphic.
  */
-function pass(src: Float32Array, dst: Float32Array, outer: number, L: number, inner: number, OL: number, t: DimTable, dil: number, isMax: boolean, incl: boolean): void {
+
+function passMaxRow(src: Float32Array, dst: Float32Array, outer: number, L: number, OL: number, t: DimTable, dil: number): void {
+  const { start, tLo, tHi } = t;
+  for (let o = 0, q = 0; o < outer; o++) {
+    const sBase = o * L;
+    for (let ol = 0; ol < OL; ol++, q++) {
+      let m = -Infinity;
+      for (let k = tLo[ol]!, hi = tHi[ol]!, si = sBase + start[ol]! + k * dil; k < hi; k++, si += dil) {
+        const v = src[si]!;
+        if (v > m || v !== v) m = v;
+      }
+      dst[q] = m;
+    }
+  }
+}
+
+function passAvgRow(src: Float32Array, dst: Float32Array, outer: number, L: number, OL: number, t: DimTable, incl: boolean): void {
   const { start, tLo, tHi, padCount } = t;
-  for (let o = 0; o < outer; o++) {
-    const sBase = o * L * inner;
-    const dBase = o * OL * inner;
-    for (let ol = 0; ol < OL; ol++) {
+  for (let o = 0, q = 0; o < outer; o++) {
+    const sBase = o * L;
+    for (let ol = 0; ol < OL; ol++, q++) {
       const lo = tLo[ol]!;
       const hi = tHi[ol]!;
-      const first = sBase + start[ol]! * inner;
-      const step = dil * inner;
-      if (inner === 1) {
-        let acc = isMax ? -Infinity : 0;
-        if (isMax) {
-          for (let k = lo, si = first + lo * step; k < hi; k++, si += step) {
-            const v = src[si]!;
-            if (v > acc || v !== v) acc = v;
-          }
-        } else {
-          for (let k = lo, si = first + lo * step; k < hi; k++, si += step) acc += src[si]!;
-          const div = incl ? padCount[ol]! : hi - lo;
-          acc = div > 0 ? acc / div : 0;
-        }
-        dst[dBase + ol] = acc;
-        continue;
-      }
-      const d0 = dBase + ol * inner;
+      let s = 0;
+      for (let si = sBase + start[ol]! + lo, e = si + (hi - lo); si < e; si++) s += src[si]!;
+      const div = incl ? padCount[ol]! : hi - lo;
+      dst[q] = div > 0 ? s / div : 0;
+    }
+  }
+}
+
+function passMax(src: Float32Array, dst: Float32Array, outer: number, L: number, inner: number, OL: number, t: DimTable, dil: number): void {
+  const { start, tLo, tHi } = t;
+  for (let o = 0; o < outer; o++) {
+    for (let ol = 0; ol < OL; ol++) {
+      const d0 = (o * OL + ol) * inner;
       const d1 = d0 + inner;
-      if (isMax) {
-        dst.fill(-Infinity, d0, d1);
-        for (let k = lo; k < hi; k++) {
-          for (let i = d0, si = first + k * step; i < d1; i++, si++) {
-            const v = src[si]!;
-            if (v > dst[i]! || v !== v) dst[i] = v;
-          }
+      dst.fill(-Infinity, d0, d1);
+      for (let k = tLo[ol]!, hi = tHi[ol]!; k < hi; k++) {
+        for (let i = d0, si = (o * L + start[ol]! + k * dil) * inner; i < d1; i++, si++) {
+          const v = src[si]!;
+          if (v > dst[i]! || v !== v) dst[i] = v;
         }
-      } else {
-        dst.fill(0, d0, d1);
-        for (let k = lo; k < hi; k++) {
-          for (let i = d0, si = first + k * step; i < d1; i++, si++) dst[i] += src[si]!;
-        }
-        const div = incl ? padCount[ol]! : hi - lo;
-        const inv = div > 0 ? 1 / div : 0;
-        for (let i = d0; i < d1; i++) dst[i] *= inv;
       }
+    }
+  }
+}
+
+function passAvg(src: Float32Array, dst: Float32Array, outer: number, L: number, inner: number, OL: number, t: DimTable, incl: boolean): void {
+  const { start, tLo, tHi, padCount } = t;
+  for (let o = 0; o < outer; o++) {
+    for (let ol = 0; ol < OL; ol++) {
+      const d0 = (o * OL + ol) * inner;
+      const d1 = d0 + inner;
+      const lo = tLo[ol]!;
+      const hi = tHi[ol]!;
+      dst.fill(0, d0, d1);
+      for (let k = lo; k < hi; k++) {
+        for (let i = d0, si = (o * L + start[ol]! + k) * inner; i < d1; i++, si++) dst[i] += src[si]!;
+      }
+      const div = incl ? padCount[ol]! : hi - lo;
+      const inv = div > 0 ? 1 / div : 0;
+      for (let i = d0; i < d1; i++) dst[i] *= inv;
     }
   }
 }
@@ -148,7 +168,14 @@ function pool(kind: 'max' | 'avg', x: Float32Array, xs: readonly number[], os: r
     let inner = 1;
     for (let i = ax + 1; i < 3; i++) inner *= dims[i]!;
     const dst = pi === passes.length - 1 ? out : new Float32Array(outer * outp[ax]! * inner);
-    pass(cur, dst, outer, dims[ax]!, inner, outp[ax]!, tabs[ax]!, dil[ax]!, isMax, a.countIncludePad);
+    const L = dims[ax]!;
+    const OL = outp[ax]!;
+    const t = tabs[ax]!;
+    if (inner === 1) {
+      if (isMax) passMaxRow(cur, dst, outer, L, OL, t, dil[ax]!);
+      else passAvgRow(cur, dst, outer, L, OL, t, a.countIncludePad);
+    } else if (isMax) passMax(cur, dst, outer, L, inner, OL, t, dil[ax]!);
+    else passAvg(cur, dst, outer, L, inner, OL, t, a.countIncludePad);
     dims[ax] = outp[ax]!;
     cur = dst;
   }

@@ -1,1 +1,0 @@
-cmd_Release/obj.target/tubelet_cuda.node := g++ -o Release/obj.target/tubelet_cuda.node -shared -pthread -rdynamic -m64  -Wl,-soname=tubelet_cuda.node -Wl,--start-group Release/obj.target/tubelet_cuda/src/addon.o Release/obj.target/tubelet_cuda/geni/kernels.o -Wl,--end-group -L/usr/local/cuda/lib64 -lcudart_static -ldl -lrt -lpthread

@@ -1,1 +1,0 @@
-cmd_Release/tubelet_cuda.node := ln -f "Release/obj.target/tubelet_cuda.node" "Release/tubelet_cuda.node" 2>/dev/null || (rm -rf "Release/tubelet_cuda.node" && cp -af "Release/obj.target/tubelet_cuda.node" "Release/tubelet_cuda.node")
