@@ -26,6 +26,7 @@ export function setColTileLimit(floats: number): number {
   COL_LIMIT = Math.max(1, Math.floor(floats));
   return prev;
 }
+
 /** Direct (no GEMM) path when each output channel reads one input channel and a group has at most this many outputs. */
 const DIRECT_MAX_OUT_PER_GROUP = 4;
 
