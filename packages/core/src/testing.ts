@@ -1,2 +1,2 @@
-// @tubelet/core/testing — the backend conformance suite (being written; this placeholder keeps the build green)
-export {};
+/** Entry point of `@tubelet/core/testing` (see src/testing/index.ts). */
+export * from './testing/index';

@@ -33,7 +33,7 @@ function defineReduce(name: ReduceOp) {
   return defineOp<ReduceAttrs>({
     name,
     inputs: [{ name: 'x', dtypes: name === 'mean' ? FLOAT : NUMERIC }],
-    doc: `${name} over \`axes\` (default all), optionally keeping reduced dims as 1. ${name === 'max' || name === 'min' ? 'NaN propagates.' : ''}`,
+    doc: `${name} over \`axes\` (default all), optionally keeping reduced dims as 1; the output keeps the input dtype (torch.sum promotes integers to int64: cast first for large integer sums). ${name === 'max' || name === 'min' ? 'NaN propagates.' : ''}`,
     normalize: (attrs, m) => {
       const a = new Attrs(name, attrs);
       const x = req(name, m, 0);

@@ -287,6 +287,15 @@ export function closedFormCases(): OpCase[] {
     cf('identity-align-corners', 'gridSample', [x23, f32([1, 2, 3, 2], gridAC)], { alignCorners: true }, [x23], tol(1e-6, 0)),
     cf('identity-half-pixel', 'gridSample', [x23, f32([1, 2, 3, 2], gridHP)], {}, [x23], tol(1e-6, 1e-6)),
     cf('identity-nearest', 'gridSample', [x23, f32([1, 2, 3, 2], gridHP)], { mode: 'nearest' }, [x23], EXACT),
+    cf(
+      'nearest-ties-half-even',
+      'gridSample',
+      [f32([1, 1, 1, 4], [10, 20, 30, 40]), f32([1, 1, 3, 2], [0, 0, -0.5, 0, 0.5, 0])],
+      { mode: 'nearest' },
+      [f32([1, 1, 1, 3], [30, 10, 30])],
+      EXACT,
+      'source x = 1.5, 0.5, 2.5: nearest rounds half to even (torch nearbyint)',
+    ),
     cf('outside', 'gridSample', [x23, f32([1, 1, 2, 2], [-5, -5, 5, 5])], { alignCorners: true }, [f32([1, 1, 1, 2], [0, 0])], EXACT, 'zeros padding outside the map'),
     cf('outside-border', 'gridSample', [x23, f32([1, 1, 2, 2], [-5, -5, 5, 5])], { alignCorners: true, paddingMode: 'border' }, [f32([1, 1, 1, 2], [1, 6])], EXACT),
   );

@@ -1,4 +1,5 @@
 import { setBackend } from '../backend';
+import { registerCpuBackend } from '../cpu/index';
 import { type DType, type TypedArray } from '../dtype';
 import { getOp, runOp, runOpAsync } from '../op';
 import { type Tensor, Scope, memory, tensor } from '../tensor';
@@ -21,6 +22,7 @@ function errMessage(e: unknown): string {
  * Never throws: failures, errors and leaks come back as `ok: false` with a message.
  */
 export async function runConformanceCase(c: ConformanceCase, backend: string, opts: RunCaseOptions = {}): Promise<CaseResult> {
+  registerCpuBackend(); // idempotent: lets a page that imports only @tubelet/core/testing run on 'cpu'
   try {
     await setBackend(backend);
   } catch (e) {

@@ -1,5 +1,5 @@
-import { beforeAll, describe, it } from 'vitest';
 import { setBackend } from '../backend';
+import { registerCpuBackend } from '../cpu/index';
 import type { DType } from '../dtype';
 import { opCatalogue } from '../op';
 import { casesPerOp, conformanceCases } from './cases';
@@ -18,6 +18,34 @@ export interface ConformanceOptions {
   tolerance?: (c: ConformanceCase) => Tolerance | undefined;
   /** Extra filter on top of `dtypes` (e.g. one op while debugging). */
   filter?: (c: ConformanceCase) => boolean;
+  /**
+   * The vitest API to register with. Default: the one vitest provides to the running test file
+   * (`globalThis.__vitest_index__`, what `import.meta.vitest` returns), else vitest globals. Pass
+   * `{ vitest: await import('vitest') }` where neither exists (e.g. a custom runner).
+   */
+  vitest?: VitestApi;
+}
+
+/** The part of vitest's API the suite uses (structural, so `await import('vitest')` fits). */
+export interface VitestApi {
+  describe(name: string, fn: () => void): unknown;
+  it: ((name: string, fn: () => Promise<void> | void) => unknown) & { skip(name: string, fn: () => void): unknown };
+  beforeAll(fn: () => Promise<void> | void): unknown;
+}
+
+/**
+ * vitest is an optional peer dependency and is never imported statically, so that the rest of
+ * @tubelet/core/testing (conformanceCases, runConformanceCase) loads in browsers and from CommonJS
+ * (vitest refuses require()).
+ */
+function resolveVitest(explicit?: VitestApi): VitestApi {
+  if (explicit) return explicit;
+  const g = globalThis as Record<string, unknown>;
+  const isApi = (x: unknown): x is VitestApi =>
+    !!x && typeof (x as VitestApi).describe === 'function' && typeof (x as VitestApi).it === 'function' && typeof (x as VitestApi).beforeAll === 'function';
+  if (isApi(g.__vitest_index__)) return g.__vitest_index__;
+  if (isApi(g)) return g;
+  throw new Error("defineConformanceSuite: no vitest API found; call it from a vitest test file, or pass { vitest: await import('vitest') }");
 }
 
 /** The cases a suite with these options runs (or skips), before skip prefixes are applied. */
@@ -26,11 +54,16 @@ export function selectConformanceCases(opts: Pick<ConformanceOptions, 'dtypes' |
   return conformanceCases().filter((c) => c.dtypes.every((d) => dtypes.has(d)) && (opts.filter?.(c) ?? true));
 }
 
-/** The skip reason for a case name, if a prefix matches (the longest prefix wins). */
-export function skipReason(name: string, skip: Readonly<Record<string, string>> = {}): string | undefined {
+function skipPrefix(name: string, skip: Readonly<Record<string, string>>): string | undefined {
   let best: string | undefined;
   for (const p of Object.keys(skip)) if (name.startsWith(p) && (best === undefined || p.length > best.length)) best = p;
-  return best === undefined ? undefined : skip[best];
+  return best;
+}
+
+/** The skip reason for a case name, if a prefix matches (the longest prefix wins). */
+export function skipReason(name: string, skip: Readonly<Record<string, string>> = {}): string | undefined {
+  const p = skipPrefix(name, skip);
+  return p === undefined ? undefined : skip[p];
 }
 
 /**
@@ -40,6 +73,7 @@ export function skipReason(name: string, skip: Readonly<Record<string, string>> 
  * has at least one case. Call it at the top level of a test file.
  */
 export function defineConformanceSuite(backend: string, opts: ConformanceOptions = {}): void {
+  const { describe, it, beforeAll } = resolveVitest(opts.vitest);
   const selected = selectConformanceCases(opts);
   const skip = opts.skip ?? {};
   const byOp = new Map<string, ConformanceCase[]>();
@@ -48,18 +82,14 @@ export function defineConformanceSuite(backend: string, opts: ConformanceOptions
     if (!list) byOp.set(c.op, (list = []));
     list.push(c);
   }
-  const skipped = new Map<string, number>();
-  for (const c of selected) {
-    const r = skipReason(c.name, skip);
-    if (r !== undefined) skipped.set(r, (skipped.get(r) ?? 0) + 1);
-  }
   for (const [prefix, reason] of Object.entries(skip)) {
-    const n = selected.filter((c) => c.name.startsWith(prefix)).length;
-    console.info(`[conformance:${backend}] skipping '${prefix}' (${n} case${n === 1 ? '' : 's'}): ${reason}`);
+    const n = selected.filter((c) => skipPrefix(c.name, skip) === prefix).length;
+    console.info(`[conformance:${backend}] skipping '${prefix}' (${n} case${n === 1 ? '' : 's'}${n === 0 ? ' — the prefix matches nothing' : ''}): ${reason}`);
   }
 
   describe(`conformance: ${backend}`, () => {
     beforeAll(async () => {
+      registerCpuBackend();
       await setBackend(backend);
     });
 

@@ -70,3 +70,13 @@ export interface CaseResult {
   /** 'ok' or what went wrong (first mismatching elements, error message, leaked tensors). */
   message: string;
 }
+
+/** Provenance of the generated data (src/testing/cases.generated.ts). */
+export interface GeneratedInfo {
+  generator: string;
+  onnxruntime: string;
+  ortCases: number;
+  officialCases: number;
+  /** Generated configurations left out, with the reason (e.g. onnxruntime disagreeing with PyTorch semantics). */
+  dropped: readonly { name: string; reason: string }[];
+}

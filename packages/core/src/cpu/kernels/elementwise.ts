@@ -25,7 +25,11 @@ const binLoops: Record<BinaryOp | CompareOp, BinLoop> = {
     for (let i = 0; i < n; i++, ao += as, bo += bs) o[oo + i] = a[ao]! / b[bo]!;
   },
   pow: (a, ao, as, b, bo, bs, o, oo, n) => {
-    for (let i = 0; i < n; i++, ao += as, bo += bs) o[oo + i] = a[ao]! ** b[bo]!;
+    // C's pow (and torch): 1 ** y is 1 even for y = NaN; JS ** gives NaN there
+    for (let i = 0; i < n; i++, ao += as, bo += bs) {
+      const x = a[ao]!;
+      o[oo + i] = x === 1 ? 1 : x ** b[bo]!;
+    }
   },
   minimum: (a, ao, as, b, bo, bs, o, oo, n) => {
     for (let i = 0; i < n; i++, ao += as, bo += bs) {
