@@ -2,7 +2,7 @@
 import { registerBackend } from '@tubelet/core';
 import { WebGpuBackend, type WebGpuBackendOptions } from './backend';
 import { type DeviceOptions, acquireDevice } from './device';
-import { registerBinaryKernels } from './kernels/binary';
+import { registerAllKernels } from './kernels/index';
 
 export { WebGpuBackend, GpuHandle, asHandle, type WebGpuStats, type WebGpuBackendOptions } from './backend';
 export { acquireDevice, describeAdapter, type AdapterInfo, type DeviceOptions, type DeviceSource, type AcquiredDevice } from './device';
@@ -33,7 +33,7 @@ export interface WebGpuOptions extends DeviceOptions, WebGpuBackendOptions {
 
 /** Registers every webgpu kernel available so far (idempotent). */
 export function registerWebGpuKernels(): void {
-  registerBinaryKernels();
+  registerAllKernels();
 }
 
 /**

@@ -1,0 +1,4 @@
+/** webgpu kernels: layout (being written). */
+export function registerLayoutKernels(): void {
+  // kernels are registered here with registerKernel(op, 'webgpu', fn)
+}

@@ -1,0 +1,4 @@
+/** webgpu kernels: pool (being written). */
+export function registerPoolKernels(): void {
+  // kernels are registered here with registerKernel(op, 'webgpu', fn)
+}

@@ -1,0 +1,4 @@
+/** webgpu kernels: resample (being written). */
+export function registerResampleKernels(): void {
+  // kernels are registered here with registerKernel(op, 'webgpu', fn)
+}
