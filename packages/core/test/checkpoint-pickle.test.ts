@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CheckpointError } from '../src/checkpoint/index';
 import { PyDict, isTuple, unpickle } from '../src/checkpoint/pickle';
 import { resolveTorchGlobal } from '../src/checkpoint/torch-pickle';
-
-const hex = (s: string): Uint8Array => new Uint8Array(s.match(/../g)!.map((b) => parseInt(b, 16)));
-const ascii = (s: string): Uint8Array => new Uint8Array([...s].map((c) => c.charCodeAt(0)));
+import { ascii, expectCheckpointError, hex } from './helpers';
 
 function load(bytes: Uint8Array): unknown {
   return unpickle(bytes, 0, {
@@ -17,14 +14,7 @@ function load(bytes: Uint8Array): unknown {
 }
 
 function expectError(bytes: Uint8Array, message: RegExp): void {
-  let error: unknown;
-  try {
-    load(bytes);
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(CheckpointError);
-  expect((error as Error).message).toMatch(message);
+  expectCheckpointError(() => load(bytes), message);
 }
 
 const X256 = '78'.repeat(256);

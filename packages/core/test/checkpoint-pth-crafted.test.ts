@@ -6,11 +6,11 @@ import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, type StateDict, parsePth, readPthFile } from '../src/checkpoint/index';
 import { openZipBytes } from '../src/checkpoint/zip';
+import { hex } from './helpers';
 
 const FIXTURES = join(__dirname, 'fixtures', 'pth');
 const fixture = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(join(FIXTURES, name)));
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-const hex = (s: string): Uint8Array => new Uint8Array(s.match(/../g)!.map((b) => parseInt(b, 16)));
 
 interface ZipOptions {
   /** Compression method of every entry: 0 stored, 8 deflate (others are written stored but labelled). */

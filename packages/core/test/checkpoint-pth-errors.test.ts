@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, loadStateDict, parsePth, parseStateDict, readPthFile } from '../src/checkpoint/index';
+import { ascii, expectCheckpointError } from './helpers';
 
 const FIXTURES = join(__dirname, 'fixtures', 'pth');
 const fixture = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(join(FIXTURES, name)));
-const ascii = (s: string): Uint8Array => new Uint8Array([...s].map((c) => c.charCodeAt(0)));
 
 /** Offset of the only occurrence of `pattern` in `bytes`. */
 function find(bytes: Uint8Array, pattern: Uint8Array): number {
@@ -26,17 +26,6 @@ function patch(bytes: Uint8Array, pattern: Uint8Array, replacement: Uint8Array):
   return out;
 }
 
-function expectError(fn: () => unknown, message: RegExp): void {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(CheckpointError);
-  expect((error as Error).message).toMatch(message);
-}
-
 // The pickle ops of `OrderedDict` right after PROTO 2 at the start of data.pkl.
 const ORDERED_DICT_GLOBAL = ascii('\x80\x02ccollections\nOrderedDict\n');
 /** Same length, naming another global; the bytes after the GLOBAL line are never reached. */
@@ -51,19 +40,19 @@ const ROWS_VIEW_OFFSET_25 = new Uint8Array([0x51, 0x4b, 25, 0x4b, 2, 0x4b, 5, 0x
 describe('.pth failures', () => {
   it('a truncated zip (cut in half) names the missing end record', async () => {
     const bytes = await fixture('video_tiny_state_dict.zip.pth');
-    expectError(() => parsePth(bytes.subarray(0, bytes.length >> 1), { source: 'half.pth' }), /^half\.pth: not a zip archive or truncated: no end-of-central-directory/);
+    expectCheckpointError(() => parsePth(bytes.subarray(0, bytes.length >> 1), { source: 'half.pth' }), /^half\.pth: not a zip archive or truncated: no end-of-central-directory/);
   });
 
   it('a truncated legacy file names the storage that is cut off', async () => {
     const bytes = await fixture('video_tiny_state_dict.legacy.pth');
-    expectError(() => parsePth(bytes.subarray(0, bytes.length - 100)), /truncated file: storage '\d+' needs bytes/);
-    expectError(() => parsePth(bytes.subarray(0, 40)), /truncated pickle/);
+    expectCheckpointError(() => parsePth(bytes.subarray(0, bytes.length - 100)), /truncated file: storage '\d+' needs bytes/);
+    expectCheckpointError(() => parsePth(bytes.subarray(0, 40)), /truncated pickle/);
   });
 
   it('an invalid pickle opcode is reported with its position in data.pkl', async () => {
     const bytes = await fixture('dtypes_views.zip.pth');
     const bad = patch(bytes, ORDERED_DICT_GLOBAL, new Uint8Array([0x80, 0x02, 0xff]));
-    expectError(() => parsePth(bad, { source: 'bad.pth' }), /^bad\.pth: dtypes_views\.zip\/data\.pkl byte 2: unsupported or invalid pickle opcode 0xff/);
+    expectCheckpointError(() => parsePth(bad, { source: 'bad.pth' }), /^bad\.pth: dtypes_views\.zip\/data\.pkl byte 2: unsupported or invalid pickle opcode 0xff/);
   });
 
   for (const [module, name] of [
@@ -76,7 +65,7 @@ describe('.pth failures', () => {
       const message = new RegExp(`forbidden global '${module.replace('.', '\\.')}\\.${name}': tubelet only loads state dicts`);
       for (const file of ['dtypes_views.zip.pth', 'dtypes_views.legacy.pth']) {
         const bad = patch(await fixture(file), ORDERED_DICT_GLOBAL, globalPatch(module, name));
-        expectError(() => parsePth(bad), message);
+        expectCheckpointError(() => parsePth(bad), message);
       }
     });
   }
@@ -84,7 +73,7 @@ describe('.pth failures', () => {
   it('a view reading past its storage names the tensor and the storage (zip and legacy)', async () => {
     for (const file of ['dtypes_views.zip.pth', 'dtypes_views.legacy.pth']) {
       const bad = patch(await fixture(file), ROWS_VIEW_OFFSET, ROWS_VIEW_OFFSET_25);
-      expectError(
+      expectCheckpointError(
         () => parsePth(bad),
         /tensor 'view_rows_2_4' \(shape \[2, 5\], stride \[5, 1\], storage offset 25\) reads element 34 of storage '\d+', which holds 30 elements/,
       );
@@ -102,7 +91,7 @@ describe('.pth failures', () => {
     expect(dv.getUint32(header + 24, true)).toBe(120);
     dv.setUint32(header + 20, 48, true);
     dv.setUint32(header + 24, 48, true);
-    expectError(() => parsePth(bytes), /dtypes_views\.zip\/data\/11 holds 48 bytes but the pickle declares 30 F32 elements \(120 bytes\)/);
+    expectCheckpointError(() => parsePth(bytes), /dtypes_views\.zip\/data\/11 holds 48 bytes but the pickle declares 30 F32 elements \(120 bytes\)/);
   });
 
   it('a legacy storage whose element count disagrees with the pickle is refused', async () => {
@@ -112,12 +101,12 @@ describe('.pth failures', () => {
     const countAt = bytes.length - 120 - 8;
     expect(dv.getBigInt64(countAt, true)).toBe(30n);
     dv.setBigInt64(countAt, 31n, true);
-    expectError(() => parsePth(bytes), /storage '\d+' has 31 elements in the file but 30 in the data pickle/);
+    expectCheckpointError(() => parsePth(bytes), /storage '\d+' has 31 elements in the file but 30 in the data pickle/);
   });
 
   it('bytes that are no checkpoint are rejected', async () => {
-    expectError(() => parsePth(ascii('hello world, not a checkpoint')), /not a PyTorch checkpoint/);
-    expectError(() => parseStateDict(ascii('hello world, not a checkpoint')), /unrecognized checkpoint format/);
+    expectCheckpointError(() => parsePth(ascii('hello world, not a checkpoint')), /not a PyTorch checkpoint/);
+    expectCheckpointError(() => parseStateDict(ascii('hello world, not a checkpoint')), /unrecognized checkpoint format/);
   });
 
   describe('file readers', () => {

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CheckpointError,
   type RawTensor,
   loadStateDict,
   parseSafetensors,
@@ -14,6 +13,7 @@ import {
   serializeSafetensors,
   writeSafetensorsFile,
 } from '../src/checkpoint/index';
+import { expectCheckpointError } from './helpers';
 
 const UNITS = join(__dirname, 'fixtures', 'safetensors', 'units.io.safetensors');
 
@@ -40,17 +40,6 @@ function rawFile(header: string, dataBytes: number): Uint8Array {
   new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
   out.set(json, 8);
   return out;
-}
-
-function expectError(fn: () => unknown, message: RegExp): void {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(CheckpointError);
-  expect((error as Error).message).toMatch(message);
 }
 
 describe('safetensors', () => {
@@ -134,12 +123,12 @@ describe('safetensors', () => {
 
   it('refuses tensors it cannot serialize', () => {
     const f32 = (data: unknown, shape = [2]): RawTensor => ({ dtype: 'F32', shape, data }) as RawTensor;
-    expectError(() => serializeSafetensors({ a: f32(new Float64Array(2)) }), /tensor 'a': a Float64Array cannot hold F32 data/);
-    expectError(() => serializeSafetensors({ a: f32(new Float32Array(3)) }), /tensor 'a': shape \[2\] needs 2 elements, data has 3/);
-    expectError(() => serializeSafetensors({ a: f32(new Float32Array(2), [-2]) }), /shape \[-2\] is not a list of non-negative ints/);
-    expectError(() => serializeSafetensors({ __metadata__: f32(new Float32Array(2)) }), /'__metadata__' is reserved/);
-    expectError(() => serializeSafetensors({ a: { dtype: 'F8', shape: [1], data: new Uint8Array(1) } as unknown as RawTensor }), /unknown dtype "F8"/);
-    expectError(() => serializeSafetensors({}, { n: 1 as unknown as string }), /metadata value for 'n' is a number/);
+    expectCheckpointError(() => serializeSafetensors({ a: f32(new Float64Array(2)) }), /tensor 'a': a Float64Array cannot hold F32 data/);
+    expectCheckpointError(() => serializeSafetensors({ a: f32(new Float32Array(3)) }), /tensor 'a': shape \[2\] needs 2 elements, data has 3/);
+    expectCheckpointError(() => serializeSafetensors({ a: f32(new Float32Array(2), [-2]) }), /shape \[-2\] is not a list of non-negative ints/);
+    expectCheckpointError(() => serializeSafetensors({ __metadata__: f32(new Float32Array(2)) }), /'__metadata__' is reserved/);
+    expectCheckpointError(() => serializeSafetensors({ a: { dtype: 'F8', shape: [1], data: new Uint8Array(1) } as unknown as RawTensor }), /unknown dtype "F8"/);
+    expectCheckpointError(() => serializeSafetensors({}, { n: 1 as unknown as string }), /metadata value for 'n' is a number/);
   });
 
   describe('corrupt headers', () => {
@@ -183,7 +172,7 @@ describe('safetensors', () => {
     for (const [name, make, message] of cases) {
       it(`rejects ${name}`, async () => {
         const bytes = make();
-        expectError(() => parseSafetensors(bytes, { source: 'bad.safetensors' }), new RegExp(`^bad\\.safetensors: ${message.source}`));
+        expectCheckpointError(() => parseSafetensors(bytes, { source: 'bad.safetensors' }), new RegExp(`^bad\\.safetensors: ${message.source}`));
         const path = join(dir, 'bad.safetensors');
         await writeFile(path, bytes);
         await expect(readSafetensorsFile(path)).rejects.toThrow(message);

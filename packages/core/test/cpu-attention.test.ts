@@ -1,44 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { registerCpuBackend } from '../src/cpu/backend';
 import { registerAttentionKernels } from '../src/cpu/kernels/attention';
-import { f16ArrayToF32, f16BitsToF32, f32ToF16Bits } from '../src/dtype';
+import { f16ArrayToF32 } from '../src/dtype';
 import { OpError } from '../src/op';
 import { sdpa } from '../src/ops/index';
 import { tensor } from '../src/tensor';
+import { expectClose, prod, rand, rng, roundF16 } from './helpers';
 
 registerCpuBackend();
 registerAttentionKernels();
-
-// ---- test helpers: seeded PRNG, random data, tolerance check ----
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function rand(r: () => number, n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = r() * 2 - 1;
-  return a;
-}
-const roundF16 = (a: Float32Array) => a.map((v) => f16BitsToF32(f32ToF16Bits(v)));
-const prod = (s: readonly number[]) => s.reduce((p, v) => p * v, 1);
-
-function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, rtol = 1e-5): void {
-  expect(got.length).toBe(ref.length);
-  let maxRef = 0;
-  let maxErr = 0;
-  for (let i = 0; i < ref.length; i++) {
-    maxRef = Math.max(maxRef, Math.abs(ref[i]!));
-    maxErr = Math.max(maxErr, Math.abs(got[i]! - ref[i]!));
-  }
-  expect(Number.isFinite(maxErr)).toBe(true);
-  expect(maxErr).toBeLessThanOrEqual(rtol * Math.max(1, maxRef));
-}
 
 /** Row-major index of `idx` (right-aligned to `full`) into `shape` broadcast to `full`. */
 function bindex(shape: readonly number[], full: readonly number[], idx: readonly number[]): number {

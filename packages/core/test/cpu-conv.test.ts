@@ -2,60 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { registerCpuBackend } from '../src/cpu/backend';
 import { registerConvKernels, setColTileLimit } from '../src/cpu/kernels/conv';
 import { registerMatmulKernels } from '../src/cpu/kernels/matmul';
-import { f16ArrayToF32, f16BitsToF32, f32ToF16Bits } from '../src/dtype';
+import { f16ArrayToF32 } from '../src/dtype';
 import { OpError } from '../src/op';
 import { conv, convTranspose } from '../src/ops/index';
 import { tensor } from '../src/tensor';
+import { expectClose, flat, forEachIndex, prod, rand, rng, roundF16, sym } from './helpers';
 
 registerCpuBackend();
 registerMatmulKernels();
 registerConvKernels();
-
-// ---- test helpers: seeded PRNG, random data, tolerance check ----
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function rand(r: () => number, n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = r() * 2 - 1;
-  return a;
-}
-const roundF16 = (a: Float32Array) => a.map((v) => f16BitsToF32(f32ToF16Bits(v)));
-const prod = (s: readonly number[]) => s.reduce((p, v) => p * v, 1);
-
-function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, rtol = 1e-5): void {
-  expect(got.length).toBe(ref.length);
-  let maxRef = 0;
-  let maxErr = 0;
-  for (let i = 0; i < ref.length; i++) {
-    maxRef = Math.max(maxRef, Math.abs(ref[i]!));
-    maxErr = Math.max(maxErr, Math.abs(got[i]! - ref[i]!));
-  }
-  expect(Number.isFinite(maxErr)).toBe(true);
-  expect(maxErr).toBeLessThanOrEqual(rtol * Math.max(1, maxRef));
-}
-
-/** Calls fn(idx) for every multi-index of `shape` in row-major order. */
-function forEachIndex(shape: readonly number[], fn: (idx: number[]) => void): void {
-  const n = prod(shape);
-  const idx = new Array<number>(shape.length).fill(0);
-  for (let i = 0; i < n; i++) {
-    let t = i;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      idx[d] = t % shape[d]!;
-      t = Math.floor(t / shape[d]!);
-    }
-    fn(idx);
-  }
-}
-const flat = (shape: readonly number[], idx: readonly number[]) => idx.reduce((acc, v, d) => acc * shape[d]! + v, 0);
 
 interface P {
   stride: number[];
@@ -122,49 +77,40 @@ function convTransposeRef(x: Float32Array, xs: number[], w: Float32Array, ws: nu
   return { out, shape: os };
 }
 
-const sym = (p: number[]) => [...p, ...p];
 const ones = (d: number) => new Array<number>(d).fill(1);
 
-function checkConv(xs: number[], ws: number[], p: Partial<P>, bias: boolean, seed: number): void {
-  const d = xs.length - 2;
-  const full: P = { stride: p.stride ?? ones(d), pads: p.pads ?? new Array(2 * d).fill(0), dilation: p.dilation ?? ones(d), groups: p.groups ?? 1 };
+/** `p` with the torch defaults for `d` spatial dims filled in (outputPadding left as given). */
+function withDefaults(p: Partial<P>, d: number): P {
+  return { stride: p.stride ?? ones(d), pads: p.pads ?? new Array(2 * d).fill(0), dilation: p.dilation ?? ones(d), groups: p.groups ?? 1 };
+}
+
+/** The conv / convTranspose op arguments for `p` (outputPadding aside). */
+const convArgs = (p: P) => ({ stride: p.stride, padding: p.pads, dilation: p.dilation, groups: p.groups });
+
+/** Random x, w and, when `biasLen` is given, a bias, drawn in that order from rng(seed). */
+function operands(xs: number[], ws: number[], biasLen: number | null, seed: number) {
   const r = rng(seed);
   const x = rand(r, prod(xs));
   const w = rand(r, prod(ws));
-  const b = bias ? rand(r, ws[0]!) : null;
+  return { x, w, b: biasLen === null ? null : rand(r, biasLen) };
+}
+
+function checkConv(xs: number[], ws: number[], p: Partial<P>, bias: boolean, seed: number): void {
+  const full = withDefaults(p, xs.length - 2);
+  const { x, w, b } = operands(xs, ws, bias ? ws[0]! : null, seed);
   const ref = convRef(x, xs, w, ws, b, full);
-  const y = conv(tensor(x, xs), tensor(w, ws), b ? tensor(b, [ws[0]!]) : null, {
-    stride: full.stride,
-    padding: full.pads,
-    dilation: full.dilation,
-    groups: full.groups,
-  });
+  const y = conv(tensor(x, xs), tensor(w, ws), b ? tensor(b, [ws[0]!]) : null, convArgs(full));
   expect(y.shape).toEqual(ref.shape);
   expectClose(y.dataSync() as Float32Array, ref.out);
 }
 
 function checkConvT(xs: number[], ws: number[], p: Partial<P>, bias: boolean, seed: number): void {
   const d = xs.length - 2;
-  const full: P = {
-    stride: p.stride ?? ones(d),
-    pads: p.pads ?? new Array(2 * d).fill(0),
-    dilation: p.dilation ?? ones(d),
-    groups: p.groups ?? 1,
-    outputPadding: p.outputPadding ?? new Array(d).fill(0),
-  };
-  const r = rng(seed);
-  const x = rand(r, prod(xs));
-  const w = rand(r, prod(ws));
+  const full: P = { ...withDefaults(p, d), outputPadding: p.outputPadding ?? new Array(d).fill(0) };
   const O = ws[1]! * full.groups;
-  const b = bias ? rand(r, O) : null;
+  const { x, w, b } = operands(xs, ws, bias ? O : null, seed);
   const ref = convTransposeRef(x, xs, w, ws, b, full);
-  const y = convTranspose(tensor(x, xs), tensor(w, ws), b ? tensor(b, [O]) : null, {
-    stride: full.stride,
-    padding: full.pads,
-    dilation: full.dilation,
-    groups: full.groups,
-    outputPadding: full.outputPadding,
-  });
+  const y = convTranspose(tensor(x, xs), tensor(w, ws), b ? tensor(b, [O]) : null, { ...convArgs(full), outputPadding: full.outputPadding });
   expect(y.shape).toEqual(ref.shape);
   expectClose(y.dataSync() as Float32Array, ref.out);
 }

@@ -2,34 +2,21 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type Tensor, f32ToF16Bits, f16BitsToF32, nms, roiAlign, tensor } from '../src/index';
+import { type RawTensor, parseSafetensors } from '../src/checkpoint/index';
 import { registerDetectionKernels } from '../src/cpu/kernels/detection';
 
 registerDetectionKernels();
 
-// ---- a tiny safetensors reader (F32 / I64 only), local to this test ----
-interface StEntry {
-  dtype: 'F32' | 'I64';
-  shape: number[];
-  data: Float32Array | BigInt64Array;
-}
-function readSafetensors(name: string): { get(key: string): StEntry; keys: string[]; config: any } {
-  const buf = readFileSync(fileURLToPath(new URL(`./fixtures/heads/${name}`, import.meta.url)));
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, any>;
-  const config = JSON.parse(header.__metadata__?.config ?? '{}');
-  delete header.__metadata__;
-  const base = 8 + n;
+/** A torchvision-vector fixture from fixtures/heads: its tensors by name, and the `config` metadata (JSON) parsed. */
+function readFixture(name: string): { get(key: string): RawTensor; config: any } {
+  const bytes = new Uint8Array(readFileSync(fileURLToPath(new URL(`./fixtures/heads/${name}`, import.meta.url))));
+  const { tensors, metadata } = parseSafetensors(bytes, { source: name });
   return {
-    keys: Object.keys(header),
-    config,
+    config: JSON.parse(metadata.config ?? '{}'),
     get(key) {
-      const h = header[key];
-      if (!h) throw new Error(`${name}: no tensor '${key}'`);
-      const [s, e] = h.data_offsets as [number, number];
-      const bytes = new Uint8Array(buf.subarray(base + s, base + e)); // copy: aligned buffer
-      const data = h.dtype === 'F32' ? new Float32Array(bytes.buffer) : h.dtype === 'I64' ? new BigInt64Array(bytes.buffer) : null;
-      if (!data) throw new Error(`${name}: unsupported dtype ${h.dtype}`);
-      return { dtype: h.dtype, shape: h.shape, data };
+      const t = tensors.get(key);
+      if (!t) throw new Error(`${name}: no tensor '${key}'`);
+      return t;
     },
   };
 }
@@ -37,12 +24,12 @@ function readSafetensors(name: string): { get(key: string): StEntry; keys: strin
 const f32of = (t: Tensor) => t.dataSync() as Float32Array;
 const f16of = (t: Tensor) => Float32Array.from(t.dataSync() as Uint16Array, f16BitsToF32);
 const idxOf = (t: Tensor) => Array.from(t.dataSync() as Int32Array);
-const f32t = (e: StEntry) => tensor(e.data as Float32Array, e.shape, { backend: 'cpu' });
+const f32t = (e: RawTensor) => tensor(e.data as Float32Array, e.shape, { backend: 'cpu' });
 
 // ---------------------------------------------------------------------------------------------
 
 describe('roiAlign (cpu) vs torchvision vectors', () => {
-  const st = readSafetensors('ops_roi_align_s0.safetensors');
+  const st = readFixture('ops_roi_align_s0.safetensors');
   const cases = st.config.cases as { name: string; aligned: boolean; output_size: number[]; sampling_ratio: number; spatial_scale: number }[];
 
   it('the fixture lists cases', () => {
@@ -139,7 +126,7 @@ describe('roiAlign (cpu) closed-form cases', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('nms (cpu) vs torchvision vectors', () => {
-  const st = readSafetensors('ops_nms_s0.safetensors');
+  const st = readFixture('ops_nms_s0.safetensors');
   const cases = st.config.cases as { name: string; boxes: string; scores: string; idxs?: string; iou_threshold: number }[];
 
   it('the fixture lists cases', () => {

@@ -1,31 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { type InterpolateArgs, f16BitsToF32, f32ToF16Bits, gridSample, interpolate, tensor } from '../src/index';
 import { registerResampleKernels } from '../src/cpu/kernels/resample';
+import { expectAllClose, lcg, prod, rand } from './helpers';
 
 registerResampleKernels();
 
-let seed = 12345;
-function rand(): number {
-  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-  return seed / 4294967296;
-}
-const randn = (n: number, lo = -1, hi = 1) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rand());
-
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol = atol): void {
-  expect(got.length).toBe(want.length);
-  let worst = -Infinity;
-  let at = -1;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!) - (atol + rtol * Math.abs(want[i]!));
-    if (!(e <= worst)) {
-      worst = e;
-      at = i;
-    }
-  }
-  if (!(worst <= 0)) expect.fail(`element ${at}: got ${got[at]}, want ${want[at]}`);
-}
-
-const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const next = lcg(12345);
+const randn = (n: number, lo = -1, hi = 1) => rand(next, n, lo, hi);
 
 // ---------------------------------------------------------------------------------------------
 // Independent float64 references written from the PyTorch definitions (naive loops)
@@ -192,7 +173,7 @@ describe('interpolate (cpu): closed-form cases', () => {
     expect(Array.from(run(Float32Array.of(1, 2), [1, 1, 2], { mode: 'linear', size: 4 }))).toEqual([1, 1.25, 1.75, 2]);
     // bilinear: the same along both axes
     const y = run(Float32Array.of(1, 2, 3, 4), [1, 1, 2, 2], { mode: 'bilinear', scaleFactor: 2 });
-    expectClose(y, [1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4], 1e-7);
+    expectAllClose(y, [1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4], 1e-7);
   });
 
   it('bilinear / trilinear alignCorners=true reproduce a linear ramp exactly', () => {
@@ -203,13 +184,13 @@ describe('interpolate (cpu): closed-form cases', () => {
     const y = run(x, [1, 1, H, W], { mode: 'bilinear', size: [oH, oW], alignCorners: true });
     const want: number[] = [];
     for (let i = 0; i < oH; i++) for (let j = 0; j < oW; j++) want.push((4 * i * (H - 1)) / (oH - 1) + (j * (W - 1)) / (oW - 1));
-    expectClose(y, want, 1e-6);
+    expectAllClose(y, want, 1e-6);
     const x3 = new Float32Array(2 * 3 * 4);
     for (let d = 0; d < 2; d++) for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) x3[(d * 3 + i) * 4 + j] = 100 * d + 10 * i + j;
     const y3 = run(x3, [1, 1, 2, 3, 4], { mode: 'trilinear', size: [3, 5, 7], alignCorners: true });
     const w3: number[] = [];
     for (let d = 0; d < 3; d++) for (let i = 0; i < 5; i++) for (let j = 0; j < 7; j++) w3.push(100 * (d / 2) + 10 * (i * 2) / 4 + (j * 3) / 6);
-    expectClose(y3, w3, 1e-5);
+    expectAllClose(y3, w3, 1e-5);
   });
 
   it('linear downsampling: 4 -> 2 with and without alignCorners', () => {
@@ -225,19 +206,19 @@ describe('interpolate (cpu): closed-form cases', () => {
     const bySf = run(x, [1, 1, 5], { mode: 'linear', scaleFactor: 1.5 });
     expect(bySf.length).toBe(7);
     // src = (d + 0.5) * scale - 0.5, clamped to [0, 4]
-    expectClose(bySize, [0, 0.5714285714, 1.2857142857, 2, 2.7142857143, 3.4285714286, 4], 1e-6);
-    expectClose(bySf, [0, 0.5, 1.1666666667, 1.8333333333, 2.5, 3.1666666667, 3.8333333333], 1e-6);
+    expectAllClose(bySize, [0, 0.5714285714, 1.2857142857, 2, 2.7142857143, 3.4285714286, 4], 1e-6);
+    expectAllClose(bySf, [0, 0.5, 1.1666666667, 1.8333333333, 2.5, 3.1666666667, 3.8333333333], 1e-6);
     // recomputeScaleFactor maps with in/out like the size path
-    expectClose(run(x, [1, 1, 5], { mode: 'linear', scaleFactor: 1.5, recomputeScaleFactor: true }), bySize, 0);
+    expectAllClose(run(x, [1, 1, 5], { mode: 'linear', scaleFactor: 1.5, recomputeScaleFactor: true }), bySize, 0);
     // alignCorners=true ignores the given scale: both paths agree
-    expectClose(run(x, [1, 1, 5], { mode: 'linear', scaleFactor: 1.5, alignCorners: true }), run(x, [1, 1, 5], { mode: 'linear', size: 7, alignCorners: true }), 0);
+    expectAllClose(run(x, [1, 1, 5], { mode: 'linear', scaleFactor: 1.5, alignCorners: true }), run(x, [1, 1, 5], { mode: 'linear', size: 7, alignCorners: true }), 0);
   });
 
   it('bicubic of a constant image is the constant', () => {
     const y = run(new Float32Array(3 * 4).fill(2.5), [1, 1, 3, 4], { mode: 'bicubic', size: [7, 5] });
-    expectClose(y, new Array(35).fill(2.5), 1e-6);
+    expectAllClose(y, new Array(35).fill(2.5), 1e-6);
     const y2 = run(new Float32Array(3 * 4).fill(-1), [1, 1, 3, 4], { mode: 'bicubic', size: [2, 9], alignCorners: true });
-    expectClose(y2, new Array(18).fill(-1), 1e-6);
+    expectAllClose(y2, new Array(18).fill(-1), 1e-6);
   });
 
   it('bicubic 4x4 -> 8x8 matches hand-derived Keys weights (A = -0.75)', () => {
@@ -261,7 +242,7 @@ describe('interpolate (cpu): closed-form cases', () => {
         for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) s += M[i]![a]! * M[j]![b]! * x[a * 4 + b]!;
         want.push(s);
       }
-    expectClose(run(x, [1, 1, 4, 4], { mode: 'bicubic', scaleFactor: 2 }), want, 1e-6);
+    expectAllClose(run(x, [1, 1, 4, 4], { mode: 'bicubic', scaleFactor: 2 }), want, 1e-6);
   });
 
   it('bicubic overshoots at a step (the result is not clamped)', () => {
@@ -311,7 +292,7 @@ describe('interpolate (cpu) vs float64 naive references', () => {
       else args.scaleFactor = c.sf;
       const y = interpolate(tensor(x, c.shape), args);
       expect(y.shape).toEqual([...c.shape.slice(0, 2), ...size]);
-      expectClose(y.dataSync() as Float32Array, refInterpolate(x, c.shape, c.mode, size, c.ac ?? false, c.size ? undefined : c.sf), 2e-5);
+      expectAllClose(y.dataSync() as Float32Array, refInterpolate(x, c.shape, c.mode, size, c.ac ?? false, c.size ? undefined : c.sf), 2e-5);
     });
   }
 
@@ -328,7 +309,7 @@ describe('interpolate (cpu) vs float64 naive references', () => {
     for (const mode of ['linear', 'bicubic'] as const) {
       const y = interpolate(t, { mode, size: [9, 11], alignCorners: mode === 'bicubic' });
       expect(y.dtype).toBe('float16');
-      expectClose(Array.from(y.dataSync() as Uint16Array, f16BitsToF32), refInterpolate(xr, shape, mode, [9, 11], mode === 'bicubic'), 2e-3, 1e-3);
+      expectAllClose(Array.from(y.dataSync() as Uint16Array, f16BitsToF32), refInterpolate(xr, shape, mode, [9, 11], mode === 'bicubic'), 2e-3, 1e-3);
     }
   });
 });
@@ -355,7 +336,7 @@ describe('gridSample (cpu)', () => {
       for (const mode of ['bilinear', 'nearest'] as const) {
         const y = gridSample(tensor(x, shape), identityGrid(2, 5, 7, alignCorners), { mode, alignCorners });
         expect(y.shape).toEqual(shape);
-        expectClose(y.dataSync() as Float32Array, x, 1e-6);
+        expectAllClose(y.dataSync() as Float32Array, x, 1e-6);
       }
   });
 
@@ -366,23 +347,23 @@ describe('gridSample (cpu)', () => {
 
   it('zeros padding: outside samples give 0, partly outside ones fade', () => {
     // alignCorners=false: ix = ((g+1)*4-1)/2 -> g=1.5: 4.5 (outside), g=0.9: 3.3 -> 0.7*30, g=-3: outside
-    expectClose(sample([1.5, 0.9, -3, 0], { alignCorners: false }), [0, 21, 0, 15], 1e-5);
+    expectAllClose(sample([1.5, 0.9, -3, 0], { alignCorners: false }), [0, 21, 0, 15], 1e-5);
     // alignCorners=true: ix = (g+1)*1.5 -> g=1: 3 -> 30, g=1.2: 3.3 -> 0.7*30
-    expectClose(sample([1, 1.2, -1], { alignCorners: true }), [30, 21, 0], 1e-5);
+    expectAllClose(sample([1, 1.2, -1], { alignCorners: true }), [30, 21, 0], 1e-5);
     // and the y direction (H = 1): y outside [-1, 1] maps outside the single row
-    expectClose(Array.from(gridSample(row(), at([0], 3), {}).dataSync() as Float32Array), [0], 0);
+    expectAllClose(Array.from(gridSample(row(), at([0], 3), {}).dataSync() as Float32Array), [0], 0);
   });
 
   it('border padding clamps the coordinate', () => {
-    expectClose(sample([1.5, 0.9, -3, 0], { paddingMode: 'border' }), [30, 30, 0, 15], 1e-5);
-    expectClose(sample([5, -5], { paddingMode: 'border', alignCorners: true }), [30, 0], 1e-5);
+    expectAllClose(sample([1.5, 0.9, -3, 0], { paddingMode: 'border' }), [30, 30, 0, 15], 1e-5);
+    expectAllClose(sample([5, -5], { paddingMode: 'border', alignCorners: true }), [30, 0], 1e-5);
   });
 
   it('reflection padding mirrors at the edges (alignCorners false: about -0.5 / W-0.5; true: about 0 / W-1)', () => {
     // false: g=1.5 -> 4.5 -> reflect about 3.5 -> 2.5 -> 25; g=-1.5 -> -1.5 -> reflect about -0.5 -> 0.5 -> 5
-    expectClose(sample([1.5, -1.5, 0.9], { paddingMode: 'reflection' }), [25, 5, 30], 1e-5);
+    expectAllClose(sample([1.5, -1.5, 0.9], { paddingMode: 'reflection' }), [25, 5, 30], 1e-5);
     // true: g=1.5 -> 3.75 -> reflect about 3 -> 2.25 -> 22.5; g=-1.4 -> -0.6 -> 0.6 -> 6; g=3.5 -> 6.75 -> 0.75 (two flips) -> 7.5
-    expectClose(sample([1.5, -1.4, 3.5], { paddingMode: 'reflection', alignCorners: true }), [22.5, 6, 7.5], 1e-5);
+    expectAllClose(sample([1.5, -1.4, 3.5], { paddingMode: 'reflection', alignCorners: true }), [22.5, 6, 7.5], 1e-5);
   });
 
   it('nearest rounds half to even', () => {
@@ -400,7 +381,7 @@ describe('gridSample (cpu)', () => {
       const g = randn(prod(gShape), -1.6, 1.6);
       const y = gridSample(tensor(x, shape), tensor(g, gShape), { mode, paddingMode, alignCorners });
       expect(y.shape).toEqual([2, 3, 4, 7]);
-      expectClose(y.dataSync() as Float32Array, refGridSample(x, shape, g, gShape, mode, paddingMode, alignCorners), 2e-5);
+      expectAllClose(y.dataSync() as Float32Array, refGridSample(x, shape, g, gShape, mode, paddingMode, alignCorners), 2e-5);
     });
   }
 
@@ -411,6 +392,6 @@ describe('gridSample (cpu)', () => {
     const g = Float32Array.from(Uint16Array.from(randn(prod(gShape), -1.2, 1.2), f32ToF16Bits), f16BitsToF32);
     const y = gridSample(tensor(Uint16Array.from(x, f32ToF16Bits), shape), tensor(Uint16Array.from(g, f32ToF16Bits), gShape), { paddingMode: 'border' });
     expect(y.dtype).toBe('float16');
-    expectClose(Array.from(y.dataSync() as Uint16Array, f16BitsToF32), refGridSample(x, shape, g, gShape, 'bilinear', 'border', false), 2e-3, 1e-3);
+    expectAllClose(Array.from(y.dataSync() as Uint16Array, f16BitsToF32), refGridSample(x, shape, g, gShape, 'bilinear', 'border', false), 2e-3, 1e-3);
   });
 });

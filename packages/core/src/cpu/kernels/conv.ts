@@ -30,23 +30,25 @@ export function setColTileLimit(floats: number): number {
 /** Direct (no GEMM) path when each output channel reads one input channel and a group has at most this many outputs. */
 const DIRECT_MAX_OUT_PER_GROUP = 4;
 
+type Vec3 = [number, number, number];
+
 interface Geo {
   /** input spatial dims [D, H, W] */
-  inp: number[];
+  inp: Vec3;
   /** kernel dims */
-  k: number[];
+  k: Vec3;
   /** output spatial dims */
-  out: number[];
-  stride: number[];
-  dil: number[];
+  out: Vec3;
+  stride: Vec3;
+  dil: Vec3;
   /** begin pads */
-  pad: number[];
+  pad: Vec3;
 }
 
-function lift(v: readonly number[], fill: number): number[] {
+function lift(v: readonly number[], fill: number): Vec3 {
   const r = v.slice();
   while (r.length < 3) r.unshift(fill);
-  return r;
+  return r as Vec3;
 }
 
 function geometry(x: Shape, w: Shape, o: Shape, a: ConvAttrs): Geo {
@@ -61,11 +63,31 @@ function geometry(x: Shape, w: Shape, o: Shape, a: ConvAttrs): Geo {
   };
 }
 
+const vol = (v: Vec3): number => v[0] * v[1] * v[2];
+
+/**
+ * A 1×1(×1) kernel, stride 1, no begin padding and as many output as input positions: the
+ * convolution is a plain GEMM over the channels.
+ */
+function isPointwise(g: Geo): boolean {
+  return vol(g.k) === 1 && g.stride.every((s) => s === 1) && g.pad.every((p) => p === 0) && vol(g.out) === vol(g.inp);
+}
+
+/** Rows per im2col / col2im tile: as many rows of `rowFloats` floats as fit in COL_LIMIT, at least 1, at most `rows`. */
+function tileRows(rows: number, rowFloats: number): number {
+  return Math.max(1, Math.min(rows, Math.floor(COL_LIMIT / Math.max(1, rowFloats))));
+}
+
+interface Ranges {
+  lo: Int32Array;
+  hi: Int32Array;
+}
+
 /**
  * For each tap t < k (offset t·dil - pad) the output positions o with 0 <= o·stride + off < inp:
  * [lo[t], hi[t]) (empty when lo >= hi).
  */
-function tapRanges(inp: number, out: number, k: number, stride: number, dil: number, pad: number): { lo: Int32Array; hi: Int32Array } {
+function tapRanges(inp: number, out: number, k: number, stride: number, dil: number, pad: number): Ranges {
   const lo = new Int32Array(k);
   const hi = new Int32Array(k);
   for (let t = 0; t < k; t++) {
@@ -77,8 +99,43 @@ function tapRanges(inp: number, out: number, k: number, stride: number, dil: num
 }
 
 /** For transposed conv: input positions i with 0 <= i·stride + off < out, per tap. */
-function tapRangesT(inp: number, out: number, k: number, stride: number, dil: number, pad: number): { lo: Int32Array; hi: Int32Array } {
+function tapRangesT(inp: number, out: number, k: number, stride: number, dil: number, pad: number): Ranges {
   return tapRanges(out, inp, k, stride, dil, pad);
+}
+
+/**
+ * One kernel tap (kd, kh, kw) of the im2col / col2im walks: its offsets along D, H and W
+ * (t·dil - pad), and the rows [hLo, hHi) and columns [wLo, wHi) of the strided grid (the output
+ * of a convolution, the input of a transposed one) for which it lands inside the other grid.
+ */
+interface Tap {
+  offD: number;
+  offH: number;
+  offW: number;
+  hLo: number;
+  hHi: number;
+  wLo: number;
+  wHi: number;
+}
+
+/**
+ * Every tap in weight order (kd, kh, kw), kw fastest. The H / W ranges are over output positions
+ * (tapRanges) or, for a transposed convolution, over input positions (tapRangesT).
+ */
+function tapList(g: Geo, transposed: boolean): Tap[] {
+  const { k: [KD, KH, KW], dil: [dd, dh, dw], pad: [pd, ph, pw] } = g;
+  const ranges = transposed ? tapRangesT : tapRanges;
+  const rh = ranges(g.inp[1], g.out[1], KH, g.stride[1], dh, ph);
+  const rw = ranges(g.inp[2], g.out[2], KW, g.stride[2], dw, pw);
+  const taps: Tap[] = [];
+  for (let kd = 0; kd < KD; kd++) {
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        taps.push({ offD: kd * dd - pd, offH: kh * dh - ph, offW: kw * dw - pw, hLo: rh.lo[kh]!, hHi: rh.hi[kh]!, wLo: rw.lo[kw]!, wHi: rw.hi[kw]! });
+      }
+    }
+  }
+  return taps;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,12 +171,7 @@ function addTap(
 }
 
 function convDirect(x: Float32Array, w: Float32Array, bias: Float32Array | null, o: Float32Array, N: number, C: number, O: number, g: Geo): void {
-  const [D, H, W] = g.inp as [number, number, number];
-  const [KD, KH, KW] = g.k as [number, number, number];
-  const [OD, OH, OW] = g.out as [number, number, number];
-  const [sd, sh, sw] = g.stride as [number, number, number];
-  const [dd, dh, dw] = g.dil as [number, number, number];
-  const [pd, ph, pw] = g.pad as [number, number, number];
+  const { inp: [D, H, W], k: [KD, KH, KW], out: [OD, OH, OW], stride: [sd, sh, sw], dil: [dd, dh, dw], pad: [pd, ph, pw] } = g;
   const perGroup = O / C;
   const HW = H * W;
   const plane = OH * OW;
@@ -241,55 +293,61 @@ function convDirect(x: Float32Array, w: Float32Array, bias: Float32Array | null,
  * Fills col [Cg·kvol, (r1 - r0)·OW] for output rows r0..r1 (a row = one (od, oh) pair) of the
  * input channels starting at element xBase.
  */
-function im2col(
-  x: Float32Array,
-  xBase: number,
-  Cg: number,
-  g: Geo,
-  rh: { lo: Int32Array; hi: Int32Array },
-  rw: { lo: Int32Array; hi: Int32Array },
-  r0: number,
-  r1: number,
-  col: Float32Array,
-): void {
-  const [D, H, W] = g.inp as [number, number, number];
-  const [KD, KH, KW] = g.k as [number, number, number];
-  const [, OH, OW] = g.out as [number, number, number];
-  const [sd, sh, sw] = g.stride as [number, number, number];
-  const [dd, dh, dw] = g.dil as [number, number, number];
-  const [pd, ph, pw] = g.pad as [number, number, number];
+function im2col(x: Float32Array, xBase: number, Cg: number, g: Geo, taps: readonly Tap[], r0: number, r1: number, col: Float32Array): void {
+  const { inp: [D, H, W], out: [, OH, OW], stride: [sd, sh, sw] } = g;
   const HW = H * W;
   const Pt = (r1 - r0) * OW;
   let dst = 0;
   for (let c = 0; c < Cg; c++) {
     const xc = xBase + c * D * HW;
-    for (let kd = 0; kd < KD; kd++) {
-      const offD = kd * dd - pd;
-      for (let kh = 0; kh < KH; kh++) {
-        const offH = kh * dh - ph;
-        const ohLo = rh.lo[kh]!;
-        const ohHi = rh.hi[kh]!;
-        for (let kw = 0; kw < KW; kw++, dst += Pt) {
-          const owLo = rw.lo[kw]!;
-          const owHi = rw.hi[kw]!;
-          const offW = kw * dw - pw;
-          for (let r = r0, q = dst; r < r1; r++, q += OW) {
-            const od = Math.floor(r / OH);
-            const oh = r - od * OH;
-            const id = od * sd + offD;
-            if (id < 0 || id >= D || oh < ohLo || oh >= ohHi || owLo >= owHi) {
-              col.fill(0, q, q + OW);
-              continue;
-            }
-            if (owLo > 0) col.fill(0, q, q + owLo);
-            const xr = xc + id * HW + (oh * sh + offH) * W + offW;
-            if (sw === 1) {
-              for (let ow = owLo; ow < owHi; ow++) col[q + ow] = x[xr + ow]!;
-            } else {
-              for (let ow = owLo, xi = xr + owLo * sw; ow < owHi; ow++, xi += sw) col[q + ow] = x[xi]!;
-            }
-            if (owHi < OW) col.fill(0, q + owHi, q + OW);
-          }
+    for (let t = 0; t < taps.length; t++, dst += Pt) {
+      const { offD, offH, offW, hLo: ohLo, hHi: ohHi, wLo: owLo, wHi: owHi } = taps[t]!;
+      for (let r = r0, q = dst; r < r1; r++, q += OW) {
+        const od = Math.floor(r / OH);
+        const oh = r - od * OH;
+        const id = od * sd + offD;
+        if (id < 0 || id >= D || oh < ohLo || oh >= ohHi || owLo >= owHi) {
+          col.fill(0, q, q + OW);
+          continue;
+        }
+        if (owLo > 0) col.fill(0, q, q + owLo);
+        const xr = xc + id * HW + (oh * sh + offH) * W + offW;
+        if (sw === 1) {
+          for (let ow = owLo; ow < owHi; ow++) col[q + ow] = x[xr + ow]!;
+        } else {
+          for (let ow = owLo, xi = xr + owLo * sw; ow < owHi; ow++, xi += sw) col[q + ow] = x[xi]!;
+        }
+        if (owHi < OW) col.fill(0, q + owHi, q + OW);
+      }
+    }
+  }
+}
+
+/**
+ * The inverse walk of im2col for transposed convolution: adds col [Og·kvol, (r1 - r0)·W] (input
+ * rows r0..r1, a row = one (id, ih) pair) into acc [Og, OD·OH·OW].
+ */
+function col2im(col: Float32Array, Og: number, g: Geo, taps: readonly Tap[], r0: number, r1: number, acc: Float64Array): void {
+  const { inp: [, H, W], out: [OD, OH, OW], stride: [sd, sh, sw] } = g;
+  const OHW = OH * OW;
+  const P = OD * OHW;
+  const Pt = (r1 - r0) * W;
+  let src = 0;
+  for (let oc = 0; oc < Og; oc++) {
+    const aBase = oc * P;
+    for (let t = 0; t < taps.length; t++, src += Pt) {
+      const { offD, offH, offW, hLo: ihLo, hHi: ihHi, wLo: iwLo, wHi: iwHi } = taps[t]!;
+      if (iwLo >= iwHi || ihLo >= ihHi) continue;
+      for (let r = r0, q = src; r < r1; r++, q += W) {
+        const id = Math.floor(r / H);
+        const ih = r - id * H;
+        const od = id * sd + offD;
+        if (od < 0 || od >= OD || ih < ihLo || ih >= ihHi) continue;
+        const ar = aBase + od * OHW + (ih * sh + offH) * OW + offW;
+        if (sw === 1) {
+          for (let iw = iwLo; iw < iwHi; iw++) acc[ar + iw] += col[q + iw]!;
+        } else {
+          for (let iw = iwLo, ai = ar + iwLo * sw; iw < iwHi; iw++, ai += sw) acc[ai] += col[q + iw]!;
         }
       }
     }
@@ -304,14 +362,12 @@ function fillBias(o: Float32Array, bias: Float32Array | null, N: number, O: numb
 function convGemm(x: Float32Array, w: Float32Array, bias: Float32Array | null, o: Float32Array, N: number, C: number, O: number, groups: number, g: Geo): void {
   const Cg = C / groups;
   const Og = O / groups;
-  const S = g.inp[0]! * g.inp[1]! * g.inp[2]!;
-  const [OD, OH, OW] = g.out as [number, number, number];
+  const S = vol(g.inp);
+  const [OD, OH, OW] = g.out;
   const P = OD * OH * OW;
-  const kvol = g.k[0]! * g.k[1]! * g.k[2]!;
-  const Kc = Cg * kvol;
+  const Kc = Cg * vol(g.k);
   fillBias(o, bias, N, O, P);
-  const pointwise = kvol === 1 && g.stride.every((s) => s === 1) && g.pad.every((p) => p === 0) && P === S;
-  if (pointwise) {
+  if (isPointwise(g)) {
     for (let n = 0; n < N; n++) {
       for (let gi = 0; gi < groups; gi++) {
         // out [Og, P] += w [Og, Cg] · x [Cg, P]
@@ -321,10 +377,9 @@ function convGemm(x: Float32Array, w: Float32Array, bias: Float32Array | null, o
     return;
   }
   const rows = OD * OH;
-  const rowsPerTile = Math.max(1, Math.min(rows, Math.floor(COL_LIMIT / Math.max(1, Kc * OW))));
+  const rowsPerTile = tileRows(rows, Kc * OW);
   const col = new Float32Array(Kc * rowsPerTile * OW);
-  const rh = tapRanges(g.inp[1]!, OH, g.k[1]!, g.stride[1]!, g.dil[1]!, g.pad[1]!);
-  const rw = tapRanges(g.inp[2]!, OW, g.k[2]!, g.stride[2]!, g.dil[2]!, g.pad[2]!);
+  const taps = tapList(g, false);
   for (let n = 0; n < N; n++) {
     for (let gi = 0; gi < groups; gi++) {
       const xBase = (n * C + gi * Cg) * S;
@@ -332,7 +387,7 @@ function convGemm(x: Float32Array, w: Float32Array, bias: Float32Array | null, o
       for (let r0 = 0; r0 < rows; r0 += rowsPerTile) {
         const r1 = Math.min(rows, r0 + rowsPerTile);
         const Pt = (r1 - r0) * OW;
-        im2col(x, xBase, Cg, g, rh, rw, r0, r1, col);
+        im2col(x, xBase, Cg, g, taps, r0, r1, col);
         // out[:, r0·OW .. r1·OW] += w_g [Og, Kc] · col [Kc, Pt]
         gemm(Og, Pt, Kc, w, gi * Og * Kc, Kc, 1, col, 0, Pt, 1, o, oBase + r0 * OW, P, true);
       }
@@ -356,20 +411,12 @@ function convTransposeGemm(
 ): void {
   const Cg = C / groups;
   const Og = O / groups;
-  const [D, H, W] = g.inp as [number, number, number];
-  const [KD, KH, KW] = g.k as [number, number, number];
-  const [OD, OH, OW] = g.out as [number, number, number];
-  const [sd, sh, sw] = g.stride as [number, number, number];
-  const [dd, dh, dw] = g.dil as [number, number, number];
-  const [pd, ph, pw] = g.pad as [number, number, number];
+  const [D, H, W] = g.inp;
   const S = D * H * W;
-  const P = OD * OH * OW;
-  const OHW = OH * OW;
-  const kvol = KD * KH * KW;
-  const Mrows = Og * kvol;
+  const P = vol(g.out);
+  const Mrows = Og * vol(g.k);
   const wGroup = Cg * Mrows;
-  const simple = kvol === 1 && g.stride.every((s) => s === 1) && g.pad.every((p) => p === 0) && P === S;
-  if (simple) {
+  if (isPointwise(g)) {
     fillBias(o, bias, N, O, P);
     for (let n = 0; n < N; n++) {
       for (let gi = 0; gi < groups; gi++) {
@@ -380,11 +427,10 @@ function convTransposeGemm(
     return;
   }
   const rows = D * H;
-  const rowsPerTile = Math.max(1, Math.min(rows, Math.floor(COL_LIMIT / Math.max(1, Mrows * W))));
+  const rowsPerTile = tileRows(rows, Mrows * W);
   const col = new Float32Array(Mrows * rowsPerTile * W);
   const acc = new Float64Array(Og * P);
-  const rh = tapRangesT(H, OH, KH, sh, dh, ph);
-  const rw = tapRangesT(W, OW, KW, sw, dw, pw);
+  const taps = tapList(g, true);
   for (let n = 0; n < N; n++) {
     for (let gi = 0; gi < groups; gi++) {
       if (bias) for (let oc = 0; oc < Og; oc++) acc.fill(bias[gi * Og + oc]!, oc * P, (oc + 1) * P);
@@ -394,36 +440,7 @@ function convTransposeGemm(
         const Pt = (r1 - r0) * W;
         // col [Og·kvol, Pt] = w_gᵀ · x_g[:, r0·W .. r1·W]; w_g [Cg, Og·kvol] read transposed
         gemm(Mrows, Pt, Cg, w, gi * wGroup, 1, Mrows, x, (n * C + gi * Cg) * S + r0 * W, S, 1, col, 0, Pt, false);
-        let src = 0;
-        for (let oc = 0; oc < Og; oc++) {
-          const aBase = oc * P;
-          for (let kd = 0; kd < KD; kd++) {
-            const offD = kd * dd - pd;
-            for (let kh = 0; kh < KH; kh++) {
-              const offH = kh * dh - ph;
-              const ihLo = rh.lo[kh]!;
-              const ihHi = rh.hi[kh]!;
-              for (let kw = 0; kw < KW; kw++, src += Pt) {
-                const iwLo = rw.lo[kw]!;
-                const iwHi = rw.hi[kw]!;
-                if (iwLo >= iwHi || ihLo >= ihHi) continue;
-                const offW = kw * dw - pw;
-                for (let r = r0, q = src; r < r1; r++, q += W) {
-                  const id = Math.floor(r / H);
-                  const ih = r - id * H;
-                  const od = id * sd + offD;
-                  if (od < 0 || od >= OD || ih < ihLo || ih >= ihHi) continue;
-                  const ar = aBase + od * OHW + (ih * sh + offH) * OW + offW;
-                  if (sw === 1) {
-                    for (let iw = iwLo; iw < iwHi; iw++) acc[ar + iw] += col[q + iw]!;
-                  } else {
-                    for (let iw = iwLo, ai = ar + iwLo * sw; iw < iwHi; iw++, ai += sw) acc[ai] += col[q + iw]!;
-                  }
-                }
-              }
-            }
-          }
-        }
+        col2im(col, Og, g, taps, r0, r1, acc);
       }
       o.set(acc, (n * O + gi * Og) * P);
     }

@@ -1,0 +1,48 @@
+/**
+ * @tubelet/core/testing on the webgpu backend (Dawn; SwiftShader where there is no GPU).
+ *
+ * float16 cases run too: the kernels store float16 as raw halves and compute in f32, so they run
+ * without the 'shader-f16' feature. Set TUBELET_CONFORMANCE_FILTER=<comma-separated case-name
+ * prefixes> to run a subset while debugging.
+ */
+import { removeBackend } from '@tubelet/core';
+import { DEFAULT_CONFORMANCE_DTYPES, defineConformanceSuite } from '@tubelet/core/testing';
+import { afterAll, describe, it } from 'vitest';
+import { setupWebGpu } from './helpers';
+
+/**
+ * Ops whose webgpu kernels are still being written (by other engineers): their cases are
+ * registered as skipped. Remove an op from this list in the change that adds its kernel.
+ */
+export const NOT_YET_ON_WEBGPU: readonly string[] = [
+  'matmul',
+  'linear',
+  'conv',
+  'convTranspose',
+  'avgPool',
+  'maxPool',
+  'sdpa',
+  'interpolate',
+  'gridSample',
+  'roiAlign',
+  'nms',
+];
+
+const SKIP: Record<string, string> = Object.fromEntries(NOT_YET_ON_WEBGPU.map((op) => [`${op}/`, 'not yet implemented on webgpu']));
+
+const filter = process.env.TUBELET_CONFORMANCE_FILTER?.split(',').map((s) => s.trim()).filter(Boolean);
+
+const { backend, reason } = await setupWebGpu();
+
+if (backend) {
+  afterAll(() => removeBackend('webgpu'));
+  defineConformanceSuite('webgpu', {
+    dtypes: [...DEFAULT_CONFORMANCE_DTYPES, 'float16'],
+    skip: SKIP,
+    ...(filter ? { filter: (c) => filter.some((p) => c.name.startsWith(p)) } : {}),
+  });
+} else {
+  describe('conformance: webgpu', () => {
+    it.skip(`skipped: webgpu backend unavailable: ${reason}`, () => undefined);
+  });
+}
