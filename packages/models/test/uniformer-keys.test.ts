@@ -1,6 +1,6 @@
 /** State-dict names / shapes against the official key lists, parameter counts against param_counts.json, and the preset registry. */
 import { describe, expect, it } from 'vitest';
-import { type UniformerConfigInput, type UniformerPreset, createUniformer, getUniformerPreset, traceUniformer, uniformerPresetNames, uniformerPresets } from '../src/index';
+import { type UniformerConfigInput, type UniformerPreset, createUniformer, getUniformerPreset, traceUniformer, traceUniformerStages, uniformerPresetNames, uniformerPresets } from '../src/index';
 import { readJson } from './fixtures/uniformer/helpers';
 
 type Keys = Record<string, number[]>;
@@ -156,4 +156,20 @@ describe('UniFormer presets', () => {
     expect(summary.flops).toBeGreaterThan(80e9); // ≈ 42 GMACs (the paper's 41.8G for 16 frames)
     expect(summary.flops).toBeLessThan(90e9);
   });
+
+  it('per-stage FLOPs add up to the whole forward (dense hybrid S at 800×1344)', async () => {
+    const cfg = getUniformerPreset('uniformer-s-coco-maskrcnn').config;
+    const stages = await traceUniformerStages(cfg, [1, 3, 800, 1344]);
+    expect(stages.map((s) => [s.name, s.shape])).toEqual([
+      ['stage1', [1, 64, 200, 336]],
+      ['stage2', [1, 128, 100, 168]],
+      ['stage3', [1, 320, 50, 84]],
+      ['stage4', [1, 512, 25, 42]],
+      ['head', [1, 64, 200, 336]],
+    ]);
+    const { summary } = await traceUniformer(cfg, [1, 3, 800, 1344]);
+    expect(stages.reduce((a, s) => a + s.flops, 0)).toBe(summary.flops);
+    expect(stages.every((s) => s.flops > 0)).toBe(true);
+  });
 });
+

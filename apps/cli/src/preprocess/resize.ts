@@ -2,9 +2,12 @@
  * Spatial resampling, each emulating one reference implementation:
  *
  * - `torchBilinear*`: `F.interpolate(mode='bilinear', align_corners=False)` (no antialias) on float32
- *   planes, with ATen's CPU arithmetic in float32: `scale = in/out`, `src = max(scale*(o+0.5)-0.5, 0)`,
- *   `i0 = trunc(src)`, `i1 = min(i0+1, in-1)`, `l1 = src-i0`, `l0 = 1-l1`;
- *   `out = (x00*w0 + x01*w1)*h0 + (x10*w0 + x11*w1)*h1`. Used by UniFormer video (slowfast).
+ *   planes, as x86 PyTorch's CPU kernel computes it (checked bit for bit against torch 1.13's AVX2
+ *   build): `scale = float32(in/out)`; `src = max(scale*(o+0.5) - 0.5, 0)` evaluated in float64;
+ *   `i0 = trunc(src)`, `i1 = min(i0+1, in-1)`, `l1 = float32(src - i0)`, `l0 = 1 - l1`;
+ *   `out = fma(fma(x00, w0, x01*w1), h0, fma(x10, w0, x11*w1)*h1)` (the compiler contracts the
+ *   separable `t0*w0 + t1*w1` into FMAs). A build without FMA differs by at most an ulp or two.
+ *   Used by UniFormer video (slowfast).
  * - `tfBilinearResizeU8`: `tf.image.resize(uint8, BILINEAR)` (half-pixel centres, no antialias) followed by
  *   `tf.cast(..., uint8)` (truncation), as DMVR's `resize_smallest` does for ViViT.
  * - `pilBicubicResize`: Pillow's `Image.resize(size, BICUBIC)` (libImaging/Resample.c): separable,
@@ -17,10 +20,9 @@
  * - DMVR: out_h = max(S, h*S // w), out_w = max(S, w*S // h) (integers);
  * - torchvision Resize(int): long = int(S * long / short).
  */
+import { f32, fmaf } from './float32';
 import type { RgbImage } from './types';
 import { PreprocessError } from './types';
-
-const f32 = Math.fround;
 
 export interface Size {
   height: number;
@@ -74,11 +76,11 @@ export function torchLinearAxis(inSize: number, outSize: number): LinearAxis {
   }
   const scale = f32(inSize / outSize);
   for (let o = 0; o < outSize; o++) {
-    let src = f32(f32(scale * f32(o + 0.5)) - 0.5);
+    let src = scale * (o + 0.5) - 0.5;
     if (src < 0) src = 0;
     const i0 = Math.trunc(src);
     const i1 = i0 < inSize - 1 ? i0 + 1 : i0;
-    const l1 = Math.min(Math.max(f32(src - i0), 0), 1);
+    const l1 = f32(Math.min(Math.max(src - i0, 0), 1));
     ax.i0[o] = i0;
     ax.i1[o] = i1;
     ax.l1[o] = l1;
@@ -97,7 +99,8 @@ export interface Window {
 
 /**
  * Bilinear resize of one float32 plane (inH×inW, row-major) to outH×outW like torch, computing only the
- * output `window` (default: all of it) into `dst` at `dstOffset` (window rows contiguous).
+ * output `window` (default: all of it) into `dst` at `dstOffset` (window rows contiguous). Each input row
+ * is interpolated horizontally once (`t = fma(x0, w0, x1*w1)`), then rows are blended vertically.
  */
 export function torchBilinearPlane(
   src: Float32Array,
@@ -112,22 +115,47 @@ export function torchBilinearPlane(
 ): void {
   const ah = axes?.h ?? torchLinearAxis(inH, outH);
   const aw = axes?.w ?? torchLinearAxis(inW, outW);
+  const ww = window.width;
+  const wx0 = window.x0;
+  // horizontal pass, two cached rows (source rows needed by consecutive output rows are non-decreasing)
+  let rowA = -1;
+  let rowB = -1;
+  let bufA = new Float32Array(ww);
+  let bufB = new Float32Array(ww);
+  const hrow = (r: number, buf: Float32Array): void => {
+    const base = r * inW;
+    for (let x = 0; x < ww; x++) {
+      const c0 = aw.i0[wx0 + x]!;
+      const c1 = aw.i1[wx0 + x]!;
+      buf[x] = fmaf(src[base + c0]!, aw.l0[wx0 + x]!, f32(src[base + c1]! * aw.l1[wx0 + x]!));
+    }
+  };
+  const row = (r: number): Float32Array => {
+    if (r === rowA) return bufA;
+    if (r === rowB) return bufB;
+    // replace the older row (the one with the smaller index)
+    if (rowA < rowB) {
+      rowA = r;
+      hrow(r, bufA);
+      return bufA;
+    }
+    rowB = r;
+    hrow(r, bufB);
+    return bufB;
+  };
   let p = dstOffset;
   for (let y = window.y0; y < window.y0 + window.height; y++) {
-    const r0 = ah.i0[y]! * inW;
-    const r1 = ah.i1[y]! * inW;
     const h0 = ah.l0[y]!;
     const h1 = ah.l1[y]!;
-    for (let x = window.x0; x < window.x0 + window.width; x++) {
-      const c0 = aw.i0[x]!;
-      const c1 = aw.i1[x]!;
-      const w0 = aw.l0[x]!;
-      const w1 = aw.l1[x]!;
-      const t0 = f32(f32(src[r0 + c0]! * w0) + f32(src[r0 + c1]! * w1));
-      const t1 = f32(f32(src[r1 + c0]! * w0) + f32(src[r1 + c1]! * w1));
-      dst[p++] = f32(f32(t0 * h0) + f32(t1 * h1));
-    }
+    const i0 = ah.i0[y]!;
+    const i1 = ah.i1[y]!;
+    const t0 = row(i0);
+    const t1 = i1 === i0 ? t0 : row(i1);
+    if (t0 === t1 && i1 !== i0) throw new Error('internal: row cache');
+    for (let x = 0; x < ww; x++) dst[p++] = fmaf(t0[x]!, h0, f32(t1[x]! * h1));
   }
+  void bufA;
+  void bufB;
 }
 
 /** Reference: the same bilinear rule in float64 without any float32 rounding (for tests). */

@@ -147,23 +147,26 @@ export function gemmProgram(spec: GemmProgramSpec): ProgramDesc {
   }`,
   }[spec.bMode];
 
+  // the 4 × 4 register block is spelled out (acc0..acc3): no dynamically indexed private array
+  const rows = [0, 1, 2, 3];
   const store =
     spec.cMode === 'n4'
       ? `  let n = n0 + tx * 4u;
   if (n < u.N) {
-    for (var i = 0u; i < 4u; i++) {
-      let m = m0 + ty * 4u + i;
-      if (m < u.M) { mm_write4(m, n, acc[i]); }
-    }
+${rows.map((i) => `    if (m0 + ty * 4u + ${i}u < u.M) { mm_write4(m0 + ty * 4u + ${i}u, n, acc${i}); }`).join('\n')}
   }`
-      : `  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + ty * 4u + i;
-    if (m >= u.M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + tx * 4u + j;
-      if (n < u.N) { mm_write(m, n, acc[i][j]); }
-    }
-  }`;
+      : rows
+          .map(
+            (i) => `  if (m0 + ty * 4u + ${i}u < u.M) {
+    let m = m0 + ty * 4u + ${i}u;
+    let n = n0 + tx * 4u;
+    if (n < u.N) { mm_write(m, n, acc${i}.x); }
+    if (n + 1u < u.N) { mm_write(m, n + 1u, acc${i}.y); }
+    if (n + 2u < u.N) { mm_write(m, n + 2u, acc${i}.z); }
+    if (n + 3u < u.N) { mm_write(m, n + 3u, acc${i}.w); }
+  }`,
+          )
+          .join('\n');
 
   const header = [
     `var<workgroup> As: array<vec4<f32>, ${(TM * tk) / 4}>;`,
@@ -178,7 +181,10 @@ export function gemmProgram(spec: GemmProgramSpec): ProgramDesc {
   let m0 = (wid.y + u.mTileBase) * ${TM}u;
   let n0 = wid.x * ${TN}u;
   mm_setup(batch, m0, n0, n0 + lidx % ${TN}u);
-  var acc: array<vec4<f32>, 4>;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
   let nk = (u.K + ${tk - 1}u) / ${tk}u;
   for (var t = 0u; t < nk; t++) {
     let k0 = t * ${tk}u;
@@ -188,10 +194,10 @@ ${loadB}
     for (var kk = 0u; kk < ${tk}u; kk++) {
       let b4 = Bs[kk * ${TN / 4}u + tx];
       let a4 = As[kk * ${TM / 4}u + ty];
-      acc[0] = fma(vec4<f32>(a4.x), b4, acc[0]);
-      acc[1] = fma(vec4<f32>(a4.y), b4, acc[1]);
-      acc[2] = fma(vec4<f32>(a4.z), b4, acc[2]);
-      acc[3] = fma(vec4<f32>(a4.w), b4, acc[3]);
+      acc0 = fma(vec4<f32>(a4.x), b4, acc0);
+      acc1 = fma(vec4<f32>(a4.y), b4, acc1);
+      acc2 = fma(vec4<f32>(a4.z), b4, acc2);
+      acc3 = fma(vec4<f32>(a4.w), b4, acc3);
     }
     workgroupBarrier();
   }

@@ -43,4 +43,4 @@ export {
   type WeightsSource,
 } from './weights';
 export { loadUniformer, loadUniformerDetailed, type LoadUniformerOptions, type UniformerLoadInfo } from './load';
-export { traceUniformer, type UniformerTrace } from './trace';
+export { traceUniformer, traceUniformerStages, type UniformerStageCost, type UniformerTrace } from './trace';

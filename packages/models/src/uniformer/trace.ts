@@ -32,3 +32,28 @@ export async function traceUniformer(
   );
   return { graph, summary: summarizeGraph(graph), config };
 }
+
+export interface UniformerStageCost {
+  /** 'stage1'..'stage4' (patch embedding + blocks), then 'head' (classifier norm / pool / head, or the dense output norms). */
+  name: string;
+  flops: number;
+  /** Output shape of this part (stage{s}; the default outputs' first shape for 'head'). */
+  shape: number[];
+}
+
+/**
+ * FLOPs per stage, from shape-only traces that stop after each stage (the forward returns as
+ * soon as the requested outputs exist), differenced; the last entry is what follows stage 4.
+ */
+export async function traceUniformerStages(modelOrConfig: UniformerBase | UniformerConfigInput | UniformerConfig, inputShape: readonly number[]): Promise<UniformerStageCost[]> {
+  const out: UniformerStageCost[] = [];
+  let prev = 0;
+  for (let s = 1; s <= 4; s++) {
+    const { summary, graph } = await traceUniformer(modelOrConfig, inputShape, { outputs: [`stage${s}`] });
+    out.push({ name: `stage${s}`, flops: summary.flops - prev, shape: graph.outputs[0]!.shape.slice() });
+    prev = summary.flops;
+  }
+  const full = await traceUniformer(modelOrConfig, inputShape);
+  out.push({ name: 'head', flops: full.summary.flops - prev, shape: full.graph.outputs[0]!.shape.slice() });
+  return out;
+}

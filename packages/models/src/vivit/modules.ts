@@ -223,6 +223,7 @@ export class VivitLayer extends Module {
       const y = this.layernormBefore.forward(x);
       let a: Tensor;
       if (this.factorised) {
+        if (!grid) throw new Error('VivitLayer: factorised attention needs the token grid { nt, S }');
         const ctx = this.attention.factorisedContext(y, grid!.nt, grid!.S);
         rec?.put('attn_context', () => ctx.clone());
         a = this.attention.out.forward(ctx);
