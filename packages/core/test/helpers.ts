@@ -100,14 +100,17 @@ export const hex = (s: string): Uint8Array => new Uint8Array(s.match(/../g)!.map
 /** One byte per character (char codes < 256). */
 export const ascii = (s: string): Uint8Array => new Uint8Array([...s].map((c) => c.charCodeAt(0)));
 
-/** `fn` throws a CheckpointError whose message matches `message`. */
-export function expectCheckpointError(fn: () => unknown, message: RegExp): void {
+/** `fn` throws an instance of `type` whose message matches `message`. */
+export function expectThrows(fn: () => unknown, type: abstract new (...args: never[]) => Error, message: RegExp): void {
   let error: unknown;
   try {
     fn();
   } catch (e) {
     error = e;
   }
-  expect(error).toBeInstanceOf(CheckpointError);
+  expect(error).toBeInstanceOf(type);
   expect((error as Error).message).toMatch(message);
 }
+
+/** `fn` throws a CheckpointError whose message matches `message`. */
+export const expectCheckpointError = (fn: () => unknown, message: RegExp): void => expectThrows(fn, CheckpointError, message);

@@ -22,6 +22,7 @@ import {
   transpose,
   zeros,
 } from '../src/index';
+import { expectThrows } from './helpers';
 
 const z = (...shape: number[]) => zeros(shape);
 
@@ -49,16 +50,7 @@ describe('op validation names what is wrong', () => {
     ['cast dtype', () => cast(z(2), 'float64' as never), /cast: attribute 'dtype' must be a dtype name, got "float64"/],
   ];
   for (const [name, fn, re] of cases) {
-    it(name, () => {
-      let err: unknown;
-      try {
-        fn();
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(Error);
-      expect((err as Error).message).toMatch(re);
-    });
+    it(name, () => expectThrows(fn, Error, re));
   }
 
   it('async ops must be awaited and validate their inputs too', async () => {

@@ -5,9 +5,9 @@
  * without the 'shader-f16' feature. Set TUBELET_CONFORMANCE_FILTER=<comma-separated case-name
  * prefixes> to run a subset while debugging.
  */
-import { removeBackend } from '@tubelet/core';
+import { kernelsOf, opCatalogue, removeBackend } from '@tubelet/core';
 import { DEFAULT_CONFORMANCE_DTYPES, defineConformanceSuite } from '@tubelet/core/testing';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { setupWebGpu } from './helpers';
 
 /**
@@ -40,6 +40,20 @@ if (backend) {
     dtypes: [...DEFAULT_CONFORMANCE_DTYPES, 'float16'],
     skip: SKIP,
     ...(filter ? { filter: (c) => filter.some((p) => c.name.startsWith(p)) } : {}),
+  });
+
+  describe('webgpu coverage and health', () => {
+    it('every op in the catalogue has a webgpu kernel or is listed in NOT_YET_ON_WEBGPU', () => {
+      const have = new Set(kernelsOf('webgpu'));
+      const missing = [...opCatalogue().keys()].filter((op) => !have.has(op) && !NOT_YET_ON_WEBGPU.includes(op));
+      expect(missing, `ops with no webgpu kernel: ${missing.join(', ')}`).toEqual([]);
+    });
+
+    it('the suite raised no uncaptured GPU errors (validation, out-of-memory, internal)', async () => {
+      await backend.sync();
+      expect(backend.lastGpuError).toBeNull();
+      expect(backend.stats().gpuErrors).toBe(0);
+    });
   });
 } else {
   describe('conformance: webgpu', () => {

@@ -50,6 +50,11 @@ function checkFrames(frames: readonly RgbImage[], T: number): { height: number; 
   return { height, width };
 }
 
+function checkCount(frames: readonly RgbImage[], T: number): readonly RgbImage[] {
+  if (frames.length !== T) throw new PreprocessError(`expected ${T} frames for a clip, got ${frames.length}`);
+  return frames;
+}
+
 /**
  * slowfast spatial sampling of one clip: normalise (float32), short side → `shortSide` with torch bilinear,
  * `uniform_crop(cropSize)`; only the cropped windows are computed.
@@ -124,7 +129,7 @@ export function uniformerKineticsRecipe(numFrames = 16, samplingRate = 4, opts: 
     defaultViews: { clips: 4, crops: 1 },
     aggregate: 'sum',
     sample: (n, clips) => uniformerClipIndices(n, numFrames, samplingRate, clips),
-    clipViews: (frames, crops) => slowfastClipViews(frames, crops, { shortSide: opts.shortSide ?? 224, cropSize }),
+    clipViews: (frames, crops) => slowfastClipViews(checkCount(frames, numFrames), crops, { shortSide: opts.shortSide ?? 224, cropSize }),
   };
 }
 
@@ -138,7 +143,7 @@ export function uniformerSsv2Recipe(numFrames = 16, opts: { shortSide?: number; 
     defaultViews: { clips: 1, crops: 3 },
     aggregate: 'sum',
     sample: (n, clips) => ssv2SegmentIndices(n, numFrames, clips),
-    clipViews: (frames, crops) => slowfastClipViews(frames, crops, { shortSide: opts.shortSide ?? 224, cropSize }),
+    clipViews: (frames, crops) => slowfastClipViews(checkCount(frames, numFrames), crops, { shortSide: opts.shortSide ?? 224, cropSize }),
   };
 }
 
@@ -152,7 +157,7 @@ export function vivitRecipe(numFrames = 32, stride = 2, opts: { minResize?: numb
     defaultViews: { clips: 4, crops: 3 },
     aggregate: 'mean',
     sample: (n, clips) => vivitClipIndices(n, numFrames, stride, clips),
-    clipViews: (frames, crops) => dmvrClipViews(frames, crops, { minResize: opts.minResize ?? 256, cropSize }),
+    clipViews: (frames, crops) => dmvrClipViews(checkCount(frames, numFrames), crops, { minResize: opts.minResize ?? 256, cropSize }),
   };
 }
 

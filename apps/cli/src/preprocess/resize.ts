@@ -20,9 +20,13 @@
  * - DMVR: out_h = max(S, h*S // w), out_w = max(S, w*S // h) (integers);
  * - torchvision Resize(int): long = int(S * long / short).
  */
-import { f32, fmaf } from './float32';
+import { fmaf as fmafShared } from './float32';
 import type { RgbImage } from './types';
 import { PreprocessError } from './types';
+
+// local bindings: hot loops must not go through module-namespace accessors (vitest's transform)
+const f32 = Math.fround;
+const fmaf = fmafShared;
 
 export interface Size {
   height: number;
@@ -120,8 +124,8 @@ export function torchBilinearPlane(
   // horizontal pass, two cached rows (source rows needed by consecutive output rows are non-decreasing)
   let rowA = -1;
   let rowB = -1;
-  let bufA = new Float32Array(ww);
-  let bufB = new Float32Array(ww);
+  const bufA = new Float32Array(ww);
+  const bufB = new Float32Array(ww);
   const hrow = (r: number, buf: Float32Array): void => {
     const base = r * inW;
     for (let x = 0; x < ww; x++) {
@@ -151,32 +155,8 @@ export function torchBilinearPlane(
     const i1 = ah.i1[y]!;
     const t0 = row(i0);
     const t1 = i1 === i0 ? t0 : row(i1);
-    if (t0 === t1 && i1 !== i0) throw new Error('internal: row cache');
     for (let x = 0; x < ww; x++) dst[p++] = fmaf(t0[x]!, h0, f32(t1[x]! * h1));
   }
-  void bufA;
-  void bufB;
-}
-
-/** Reference: the same bilinear rule in float64 without any float32 rounding (for tests). */
-export function bilinearPlaneF64(src: ArrayLike<number>, inH: number, inW: number, outH: number, outW: number): Float64Array {
-  const out = new Float64Array(outH * outW);
-  const idx = (o: number, inS: number, outS: number): [number, number, number] => {
-    if (inS === outS) return [o, o, 0];
-    const s = Math.max((inS / outS) * (o + 0.5) - 0.5, 0);
-    const i0 = Math.floor(s);
-    return [i0, Math.min(i0 + 1, inS - 1), s - i0];
-  };
-  for (let y = 0; y < outH; y++) {
-    const [y0, y1, ly] = idx(y, inH, outH);
-    for (let x = 0; x < outW; x++) {
-      const [x0, x1, lx] = idx(x, inW, outW);
-      const a = src[y0 * inW + x0]! * (1 - lx) + src[y0 * inW + x1]! * lx;
-      const b = src[y1 * inW + x0]! * (1 - lx) + src[y1 * inW + x1]! * lx;
-      out[y * outW + x] = a * (1 - ly) + b * ly;
-    }
-  }
-  return out;
 }
 
 /** TF's half-pixel bilinear weights for one axis. */

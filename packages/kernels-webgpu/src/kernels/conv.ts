@@ -27,7 +27,7 @@ import { stridedGemm } from './gemm-strided';
 
 type Ctx<A> = KernelContext<A, WebGpuBackend>;
 
-interface Geo {
+export interface Geo {
   N: number;
   C: number;
   O: number;

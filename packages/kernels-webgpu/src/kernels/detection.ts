@@ -5,7 +5,7 @@
  * Semantics are those of the cpu reference kernels (packages/core/src/cpu/kernels/detection.ts),
  * which mirror torchvision 0.14: sample coordinates and IoUs are computed with float32 rounding
  * at every step. The discontinuous decisions are taken on exactly the reference's values on any
- * GPU: products that are added to are kept from being fused (`opq`), and divisions whose result
+ * GPU: every rounded intermediate passes through `opq` (no FMA contraction, no reassociation), and divisions whose result
  * decides something (bin sizes → adaptive grid, a sample landing exactly on -1 or H, an IoU next
  * to the threshold) are correctly rounded with `div_rn` (see resample.ts).
  *
@@ -71,9 +71,9 @@ struct Sample { ok: bool, lo: u32, hi: u32, w_lo: f32, w_hi: f32 };
 // torchvision bilinear_interpolate along one axis (float32): dropped outside [-1, size];
 // c <= 0 -> 0; low = (int)c; low >= size - 1 -> low = high = size - 1, all weight on it.
 fn axis_sample(start: f32, bin: f32, i: u32, grid: f32, size: f32, n: u32) -> Sample {
-  let t = (f32(i) + 0.5) * bin;
-  var c = start + t / grid;
-  if (${near}) { c = start + div_rn(t, grid); }
+  let t = opq((f32(i) + 0.5) * bin);
+  var c = opq(start + t / grid);
+  if (${near}) { c = opq(start + div_rn(t, grid)); }
   var s = Sample(false, 0u, 0u, 0.0, 0.0);
   if (!(c >= -1.0 && c <= size)) { return s; }
   s.ok = true;
@@ -85,7 +85,7 @@ fn axis_sample(start: f32, bin: f32, i: u32, grid: f32, size: f32, n: u32) -> Sa
     s.w_lo = 1.0;
     return s;
   }
-  let fr = c - f32(lo);
+  let fr = opq(c - f32(lo));
   s.lo = lo;
   s.hi = lo + 1u;
   s.w_lo = 1.0 - fr;
@@ -103,12 +103,12 @@ fn value(e: u32) -> f32 {
   if (!(bf >= 0.0 && bf < f32(u.N))) { return bitcast<f32>(0x7fc00000u ^ u.zero); }
   let b = u32(bf);
   let off = ${aligned ? '0.5' : '0.0'};
-  let sw = opq(ld_R(5u * k + 1u) * u.scale) - off;
-  let sh = opq(ld_R(5u * k + 2u) * u.scale) - off;
-  let ew = opq(ld_R(5u * k + 3u) * u.scale) - off;
-  let eh = opq(ld_R(5u * k + 4u) * u.scale) - off;
-  var rw = ew - sw;
-  var rh = eh - sh;
+  let sw = opq(opq(ld_R(5u * k + 1u) * u.scale) - off);
+  let sh = opq(opq(ld_R(5u * k + 2u) * u.scale) - off);
+  let ew = opq(opq(ld_R(5u * k + 3u) * u.scale) - off);
+  let eh = opq(opq(ld_R(5u * k + 4u) * u.scale) - off);
+  var rw = opq(ew - sw);
+  var rh = opq(eh - sh);
   ${aligned ? '' : 'rw = max(rw, 1.0);\n  rh = max(rh, 1.0);'}
   let bin_h = div_rn(rh, f32(u.oh));
   let bin_w = div_rn(rw, f32(u.ow));
@@ -118,8 +118,8 @@ fn value(e: u32) -> f32 {
   let gw = u32(max(ceil(bin_w), 0.0));`
       : 'let gh = u.ratio;\n  let gw = u.ratio;'
   }
-  let base_h = sh + opq(f32(ph) * bin_h);
-  let base_w = sw + opq(f32(pw) * bin_w);
+  let base_h = opq(sh + opq(f32(ph) * bin_h));
+  let base_w = opq(sw + opq(f32(pw) * bin_w));
   let Hf = f32(u.H);
   let Wf = f32(u.W);
   let plane = (b * u.C + ch) * u.H * u.W;
@@ -263,7 +263,7 @@ export function nmsMaskProgram(classWords: 0 | 1 | 2, exact: 'auto' | 'always'):
     header: [
       WGSL_EXACT,
       `
-fn area(i: u32) -> f32 { return opq((B[4u * i + 2u] - B[4u * i]) * (B[4u * i + 3u] - B[4u * i + 1u])); }
+fn area(i: u32) -> f32 { return opq(opq(B[4u * i + 2u] - B[4u * i]) * opq(B[4u * i + 3u] - B[4u * i + 1u])); }
 // torchvision: ovr = inter / (area_i + area_j - inter) in float32; suppressed when ovr > thr
 // (thr: the largest float32 <= the float64 threshold, so the float32 comparison is the same)
 fn suppress(inter: f32, uni: f32) -> bool {
@@ -290,10 +290,10 @@ ${fast}  return div_rn(inter, uni) > u.thr;
     if (c <= r || c >= K) { continue; }
     let j = ORDER[c];
     if (!(${sameClass})) { continue; }
-    let ww = max(0.0, min(ix2, B[4u * j + 2u]) - max(ix1, B[4u * j]));
-    let hh = max(0.0, min(iy2, B[4u * j + 3u]) - max(iy1, B[4u * j + 1u]));
+    let ww = max(0.0, opq(min(ix2, B[4u * j + 2u]) - max(ix1, B[4u * j])));
+    let hh = max(0.0, opq(min(iy2, B[4u * j + 3u]) - max(iy1, B[4u * j + 1u])));
     let inter = opq(ww * hh);
-    let uni = (ai + area(j)) - inter;
+    let uni = opq(opq(ai + area(j)) - inter);
     if (suppress(inter, uni)) { bits |= 1u << b; }
   }
   MASK[idx] = bits;`,

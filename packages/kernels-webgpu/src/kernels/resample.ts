@@ -61,7 +61,9 @@ fn f32_to_f16(v: f32) -> u32 {
 
 /**
  * Exact float32 helpers. Needs a uniform `zero: u32` (always 0).
- * - opq(x): x, opaque to the optimiser (no FMA contraction across it).
+ * - opq(x): x, opaque to the optimiser: no FMA contraction and no reassociation across it
+ *   (SwiftShader's JIT does reassociate: it folds (x - 0.5) + 0.5 into x). Every rounded
+ *   intermediate whose exact float32 value matters goes through it.
  * - two_sum / two_prod: error-free transformations (Knuth; Dekker with a bit-mask split).
  * - sign4(a, b, c, d): the exact sign of a + b + c + d (Shewchuk's grow-expansion).
  * - div_rn(a, b): a / b correctly rounded (round to nearest even), as IEEE / JS Math.fround(a / b).
@@ -70,9 +72,10 @@ export const WGSL_EXACT = /* wgsl */ `
 fn opq(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) ^ u.zero); }
 fn is_finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
 fn two_sum(a: f32, b: f32) -> vec2<f32> {
-  let s = a + b;
-  let bb = s - a;
-  return vec2<f32>(s, (a - (s - bb)) + (b - bb));
+  let s = opq(a + b);
+  let bb = opq(s - a);
+  let t = opq(s - bb);
+  return vec2<f32>(s, opq(a - t) + opq(b - bb));
 }
 fn split_hi(a: f32) -> f32 { return bitcast<f32>(bitcast<u32>(a) & 0xfffff000u); }
 fn two_prod(a: f32, b: f32) -> vec2<f32> {
@@ -81,7 +84,7 @@ fn two_prod(a: f32, b: f32) -> vec2<f32> {
   let al = a - ah;
   let bh = split_hi(b);
   let bl = b - bh;
-  return vec2<f32>(p, (((ah * bh - p) + ah * bl) + al * bh) + al * bl);
+  return vec2<f32>(p, opq(opq(opq(ah * bh - p) + ah * bl) + al * bh) + al * bl);
 }
 fn sign4(x0: f32, x1: f32, x2: f32, x3: f32) -> i32 {
   let a = two_sum(x1, x0);
@@ -222,7 +225,7 @@ export function dispatchFloat(
  * `u_ax(a)`: 0 = padding axis (one tap, index 0), 1 = out == in (copy), 2 = out == 2·in (nearest: o >> 1), 3 = general.
  */
 function tapsWgsl(mode: InterpolateAttrs['mode'], alignCorners: boolean): string {
-  const src = alignCorners ? 'let src = f32(o) * s;' : 'let src0 = opq(s * (f32(o) + 0.5)) - 0.5;';
+  const src = alignCorners ? 'let src = opq(f32(o) * s);' : 'let src0 = opq(opq(s * (f32(o) + 0.5)) - 0.5);';
   if (mode === 'nearest') {
     return `
 struct Taps { n: u32, i: vec4<u32>, w: vec4<f32> };
@@ -318,19 +321,22 @@ fn value(e: u32) -> f32 {
   let tz = taps(0u, od);
   let ty = taps(1u, oh);
   let tx = taps(2u, ow);
-  ${mode === 'nearest' ? `return ld_X(base + (tz.i.x * iH + ty.i.x) * iW + tx.i.x);` : `// compensated dot products (Ogita-Rump-Oishi Dot2): as if accumulated in twice the precision
+  ${mode === 'nearest' ? `return ld_X(base + (tz.i.x * iH + ty.i.x) * iW + tx.i.x);` : `// r + Σ w·(x - r) with r one of the taps: a constant map stays exactly constant and an
+  // identity resize copies exactly, whatever the rounding of the weights' sum; the dot products
+  // are compensated (Ogita-Rump-Oishi Dot2), as if accumulated in twice the precision
+  let r = ld_X(base + (tz.i[(tz.n - 1u) / 2u] * iH + ty.i[(ty.n - 1u) / 2u]) * iW + tx.i[(tx.n - 1u) / 2u]);
   var az = Acc(0.0, 0.0);
   for (var a = 0u; a < tz.n; a++) {
     var ay = Acc(0.0, 0.0);
     for (var b = 0u; b < ty.n; b++) {
       let row = base + (tz.i[a] * iH + ty.i[b]) * iW;
       var ax = Acc(0.0, 0.0);
-      for (var c = 0u; c < tx.n; c++) { acc_add(&ax, tx.w[c], ld_X(row + tx.i[c])); }
+      for (var c = 0u; c < tx.n; c++) { acc_add(&ax, tx.w[c], opq(ld_X(row + tx.i[c]) - r)); }
       acc_add(&ay, ty.w[b], acc_val(ax));
     }
     acc_add(&az, tz.w[a], acc_val(ay));
   }
-  return acc_val(az);`}
+  return r + acc_val(az);`}
 }`,
     ].join('\n'),
     main: floatOutputMain(dtype),
@@ -394,7 +400,7 @@ function interpolateKernel(ctx: KernelContext<InterpolateAttrs, WebGpuBackend>):
 export function gridSampleProgram(a: GridSampleAttrs, dtype: DType): ProgramDesc {
   const key = `gridSample/${a.mode}/${a.paddingMode}/${a.alignCorners ? 'ac' : 'hp'}/${dtype}`;
   // torch grid_sampler_compute_source_index (float32), as the cpu kernel: unnormalise, then pad
-  const unnorm = a.alignCorners ? 'opq((g + 1.0) * hs)' : 'opq((g + 1.0) * hs) - 0.5';
+  const unnorm = a.alignCorners ? 'opq(opq(g + 1.0) * hs)' : 'opq(opq(opq(g + 1.0) * hs) - 0.5)';
   let pad = '';
   if (a.paddingMode === 'border') pad = '  c = min(size - 1.0, max(c, 0.0));';
   else if (a.paddingMode === 'reflection') {
@@ -454,18 +460,18 @@ fn fmod_exact(a: f32, span: f32) -> f32 {
   var k = floor(q);
   if (k <= 0.0) { return a; }
   let pe = two_prod(k, span);
-  var r = (a - pe.x) - pe.y;
-  if (r < 0.0) { r = r + span; }
+  var r = opq(opq(a - pe.x) - pe.y);
+  if (r < 0.0) { r = opq(r + span); }
   return r;
 }
 // torch reflect_coordinates (float32): twice_low = 2·lo, twice_high = 2·(lo + span)
 fn reflect_coord(v: f32, lo: f32, span: f32) -> f32 {
   if (span == 0.0) { return 0.0; }
-  let a = abs(v - lo);
+  let a = abs(opq(v - lo));
   let extra = fmod_exact(a, span);
   let flips = floor(div_rn(a, span));
-  if (fract(flips * 0.5) == 0.0) { return extra + lo; }
-  return (span - extra) + lo;
+  if (fract(flips * 0.5) == 0.0) { return opq(extra + lo); }
+  return opq(opq(span - extra) + lo);
 }
 fn source_index(g: f32, size: f32, hs: f32) -> f32 {
   var c = ${unnorm};

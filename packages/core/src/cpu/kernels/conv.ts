@@ -1,4 +1,4 @@
-import type { ConvAttrs, ConvTransposeAttrs } from '../../ops/conv';
+import type { ConvAttrs } from '../../ops/conv';
 import type { Shape } from '../../shape';
 import { alloc, cpuKernel } from '../backend';
 import { gemm } from './matmul';
@@ -447,36 +447,26 @@ function convTransposeGemm(
   }
 }
 
-export function registerConvKernels(): void {
-  cpuKernel<ConvAttrs>('conv', (ins, attrs, outs, ctx) => {
-    const x = ins[0] as Float32Array;
-    const w = ins[1] as Float32Array;
-    const bias = ins[2] as Float32Array | null;
-    const xs = ctx.inputs[0]!.shape;
-    const ws = ctx.inputs[1]!.shape;
-    const o = alloc(outs[0]!) as Float32Array;
-    if (o.length === 0) return [o];
-    const [N, C] = [xs[0]!, xs[1]!];
-    const O = ws[0]!;
-    const g = geometry(xs, ws, outs[0]!.shape, attrs);
-    const Cg = C / attrs.groups;
-    if (Cg === 1 && O / attrs.groups <= DIRECT_MAX_OUT_PER_GROUP) convDirect(x, w, bias, o, N, C, O, g);
-    else convGemm(x, w, bias, o, N, C, O, attrs.groups, g);
-    return [o];
-  });
+type ConvRun = (x: Float32Array, w: Float32Array, bias: Float32Array | null, o: Float32Array, N: number, C: number, O: number, groups: number, g: Geo) => void;
 
-  cpuKernel<ConvTransposeAttrs>('convTranspose', (ins, attrs, outs, ctx) => {
-    const x = ins[0] as Float32Array;
-    const w = ins[1] as Float32Array;
-    const bias = ins[2] as Float32Array | null;
-    const xs = ctx.inputs[0]!.shape;
-    const ws = ctx.inputs[1]!.shape;
+/** Registers a convolution-family kernel: `run` gets the operands, the allocated output (not called when it is empty), N, C, O and the 3-d geometry. */
+function convKernel(op: 'conv' | 'convTranspose', run: ConvRun): void {
+  cpuKernel<ConvAttrs>(op, (ins, attrs, outs, ctx) => {
     const o = alloc(outs[0]!) as Float32Array;
     if (o.length === 0) return [o];
-    const [N, C] = [xs[0]!, xs[1]!];
-    const O = outs[0]!.shape[1]!;
-    const g = geometry(xs, ws, outs[0]!.shape, attrs);
-    convTransposeGemm(x, w, bias, o, N, C, O, attrs.groups, g);
+    const xs = ctx.inputs[0]!.shape;
+    const os = outs[0]!.shape;
+    const g = geometry(xs, ctx.inputs[1]!.shape, os, attrs);
+    run(ins[0] as Float32Array, ins[1] as Float32Array, ins[2] as Float32Array | null, o, xs[0]!, xs[1]!, os[1]!, attrs.groups, g);
     return [o];
   });
+}
+
+export function registerConvKernels(): void {
+  convKernel('conv', (x, w, bias, o, N, C, O, groups, g) => {
+    if (C / groups === 1 && O / groups <= DIRECT_MAX_OUT_PER_GROUP) convDirect(x, w, bias, o, N, C, O, g);
+    else convGemm(x, w, bias, o, N, C, O, groups, g);
+  });
+  // the outputPadding of ConvTransposeAttrs is already in the output shape, hence in g.out
+  convKernel('convTranspose', convTransposeGemm);
 }
