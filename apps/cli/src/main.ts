@@ -3,6 +3,8 @@ import { runBackends } from './commands/backends';
 import { runConvert } from './commands/convert';
 import { runDemo } from './commands/demo';
 import { runInspect } from './commands/inspect';
+import { runModels } from './commands/models';
+import { RUN_ARCHS, runRun } from './commands/run';
 
 /** A mistake by the user: printed as one line, exit code 1 (2 for usage errors). */
 export class UserError extends Error {
@@ -31,9 +33,16 @@ const COMMANDS: Record<string, Command> = {
     positionals: [0, 0],
     run: (_p, v) => runBackends({ json: Boolean(v.json) }),
   },
+  models: {
+    summary: 'list the named model configs (UniFormer and ViViT variants)',
+    usage: 'tubelet models [--json]',
+    options: { json: { type: 'boolean' } },
+    positionals: [0, 0],
+    run: (_p, v) => runModels({ json: Boolean(v.json) }),
+  },
   inspect: {
-    summary: 'show the tensors of a checkpoint (.pth zip or legacy, .safetensors): keys, shapes, dtypes, parameter count',
-    usage: 'tubelet inspect <checkpoint> [--all] [--json]',
+    summary: 'report a named model (exact parameters, FLOPs per stage, output shapes, peak activations) or a checkpoint file (keys, shapes, dtypes)',
+    usage: 'tubelet inspect <model name | checkpoint.pth | .safetensors> [--all] [--json]',
     options: { all: { type: 'boolean' }, json: { type: 'boolean' } },
     positionals: [1, 1],
     run: (p, v) => runInspect(p[0]!, { all: Boolean(v.all), json: Boolean(v.json) }),
@@ -44,6 +53,25 @@ const COMMANDS: Record<string, Command> = {
     options: { force: { type: 'boolean' } },
     positionals: [2, 2],
     run: (p, v) => runConvert(p[0]!, p[1]!, { force: Boolean(v.force) }),
+  },
+  run: {
+    summary: 'run a model on the tensor named `input` of a .safetensors file and write the requested named outputs (parity checks against PyTorch)',
+    usage: `tubelet run --arch <${RUN_ARCHS.join('|')}> --config cfg.json|vectors.safetensors (--weights W | --seed N) --input in.safetensors --output out.safetensors [--backend NAME] [--outputs a,b,…|all]`,
+    options: {
+      arch: { type: 'string' },
+      config: { type: 'string' },
+      weights: { type: 'string' },
+      seed: { type: 'string' },
+      input: { type: 'string' },
+      output: { type: 'string' },
+      backend: { type: 'string' },
+      outputs: { type: 'string' },
+    },
+    positionals: [0, 0],
+    run: (_p, v) => {
+      for (const k of ['arch', 'config', 'input', 'output'] as const) if (typeof v[k] !== 'string') throw new UserError(`--${k} is required`, 2);
+      return runRun(v as never);
+    },
   },
   demo: {
     summary: "the foundation demo: backends, the .pth reader, safetensors round trip, a UniFormer stem on cpu (the README's main job)",

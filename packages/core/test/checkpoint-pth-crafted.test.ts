@@ -1,12 +1,11 @@
 /** .pth archives assembled in the test: other folder names, protocol 4, numpy scalars, zip64, deflate, big-endian. */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CheckpointError, type StateDict, parsePth, readPthFile } from '../src/checkpoint/index';
 import { openZipBytes } from '../src/checkpoint/zip';
-import { hex } from './helpers';
+import { hex, useTempDir } from './helpers';
 
 const FIXTURES = join(__dirname, 'fixtures', 'pth');
 const fixture = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(join(FIXTURES, name)));
@@ -175,13 +174,7 @@ function trainingCheckpoint(protocol: number, opts: ZipOptions = {}): Uint8Array
 }
 
 describe('crafted .pth archives', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tubelet-pth-crafted-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const inTmp = useTempDir('tubelet-pth-crafted-');
 
   for (const protocol of [2, 4]) {
     it(`protocol ${protocol}: 'archive/' folder, parameters, transposed views, plain extras and numpy scalars`, () => {
@@ -212,7 +205,7 @@ describe('crafted .pth archives', () => {
     const files = entriesOf(original, (n) => n.replace(/^dtypes_views\.zip\//, 'my-model/'));
     for (const opts of [{ zip64: true }, { method: 8 }, { method: 8, zip64: true }]) {
       const bytes = makeZip(files, opts);
-      const path = join(dir, 'model.pt');
+      const path = inTmp('model.pt');
       await writeFile(path, bytes);
       sameDict(reference, (await readPthFile(path)).stateDict);
       if (opts.method === 8) {
@@ -224,7 +217,7 @@ describe('crafted .pth archives', () => {
   });
 
   it('a protocol-4 checkpoint deflated into a zip64 file still loads', async () => {
-    const path = join(dir, 'training.pth');
+    const path = inTmp('training.pth');
     await writeFile(path, trainingCheckpoint(4, { method: 8, zip64: true }));
     const ckpt = await readPthFile(path);
     expect(ckpt.stateDict.get('wT')!.data).toEqual(new Float32Array([0, 3, 1, 4, 2, 5]));
@@ -233,7 +226,7 @@ describe('crafted .pth archives', () => {
 
   it('an unsupported compression method is named', async () => {
     const bytes = makeZip(entriesOf(await fixture('dtypes_views.zip.pth')), { method: 12 });
-    const path = join(dir, 'bzip2.pth');
+    const path = inTmp('bzip2.pth');
     await writeFile(path, bytes);
     expect(() => parsePth(bytes)).toThrow(/uses compression method 12; only stored \(0\) and deflate \(8\) are supported/);
     await expect(readPthFile(path)).rejects.toThrow(/uses compression method 12/);

@@ -1,9 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CheckpointError, loadStateDict, parsePth, parseStateDict, readPthFile } from '../src/checkpoint/index';
-import { ascii, expectCheckpointError } from './helpers';
+import { ascii, expectCheckpointError, useTempDir } from './helpers';
 
 const FIXTURES = join(__dirname, 'fixtures', 'pth');
 const fixture = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(join(FIXTURES, name)));
@@ -110,24 +109,18 @@ describe('.pth failures', () => {
   });
 
   describe('file readers', () => {
-    let dir: string;
-    beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'tubelet-pth-err-'));
-    });
-    afterAll(async () => {
-      await rm(dir, { recursive: true, force: true });
-    });
+    const inTmp = useTempDir('tubelet-pth-err-');
 
     it('report the same problems with the path as source', async () => {
       const bytes = await fixture('dtypes_views.zip.pth');
-      const half = join(dir, 'half.pth');
+      const half = inTmp('half.pth');
       await writeFile(half, bytes.subarray(0, bytes.length >> 1));
       await expect(readPthFile(half)).rejects.toThrow(CheckpointError);
       await expect(readPthFile(half)).rejects.toThrow(`${half}: not a zip archive or truncated`);
-      const evil = join(dir, 'evil.pth');
+      const evil = inTmp('evil.pth');
       await writeFile(evil, patch(bytes, ORDERED_DICT_GLOBAL, globalPatch('os', 'system')));
       await expect(loadStateDict(evil)).rejects.toThrow(/forbidden global 'os\.system'/);
-      const junk = join(dir, 'junk.pth');
+      const junk = inTmp('junk.pth');
       await writeFile(junk, ascii('junk'));
       await expect(loadStateDict(junk)).rejects.toThrow(/unrecognized checkpoint format/);
     });

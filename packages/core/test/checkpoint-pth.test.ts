@@ -1,9 +1,9 @@
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type RawTensor, type StateDict, loadStateDict, parsePth, parseStateDict, readPthFile } from '../src/checkpoint/index';
 import { bf16BitsToF32, f16BitsToF32 } from '../src/dtype';
+import { useTempDir } from './helpers';
 
 const FIXTURES = join(__dirname, 'fixtures', 'pth');
 const fixture = async (name: string): Promise<Uint8Array> => new Uint8Array(await readFile(join(FIXTURES, name)));
@@ -159,13 +159,7 @@ describe('dtypes_views .pth fixtures', () => {
 });
 
 describe('loadStateDict / parseStateDict', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tubelet-pth-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const inTmp = useTempDir('tubelet-pth-');
 
   it('picks the format from the magic bytes, not the extension', async () => {
     const cases = [
@@ -173,7 +167,7 @@ describe('loadStateDict / parseStateDict', () => {
       ['video_tiny_ckpt_model.legacy.pth', 'weights.bin', 'pth-legacy', 'model'],
     ] as const;
     for (const [file, alias, format, wrapperKey] of cases) {
-      const path = join(dir, alias);
+      const path = inTmp(alias);
       await copyFile(join(FIXTURES, file), path);
       const loaded = await loadStateDict(path);
       expect(loaded.format).toBe(format);

@@ -1,7 +1,6 @@
-import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type RawTensor,
   loadStateDict,
@@ -13,7 +12,7 @@ import {
   serializeSafetensors,
   writeSafetensorsFile,
 } from '../src/checkpoint/index';
-import { expectCheckpointError } from './helpers';
+import { expectCheckpointError, useTempDir } from './helpers';
 
 const UNITS = join(__dirname, 'fixtures', 'safetensors', 'units.io.safetensors');
 
@@ -43,13 +42,7 @@ function rawFile(header: string, dataBytes: number): Uint8Array {
 }
 
 describe('safetensors', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tubelet-st-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const inTmp = useTempDir('tubelet-st-');
 
   it('reads the units.io fixture in memory and from disk', async () => {
     const bytes = new Uint8Array(await readFile(UNITS));
@@ -104,7 +97,7 @@ describe('safetensors', () => {
   });
 
   it('writes files tensor by tensor and reads them back; loadStateDict sniffs the format', async () => {
-    const path = join(dir, 'model.pth'); // misleading extension on purpose
+    const path = inTmp('model.pth'); // misleading extension on purpose
     await writeSafetensorsFile(path, new Map(ALL_DTYPES), { kind: 'test' });
     const bytes = new Uint8Array(await readFile(path));
     expect(bytes).toEqual(serializeSafetensors(new Map(ALL_DTYPES), { kind: 'test' }));
@@ -116,7 +109,7 @@ describe('safetensors', () => {
     expect(loaded.metadata).toEqual({ kind: 'test' });
     expect(loaded.stateDict.get('bf16')).toEqual(ALL_DTYPES[2]![1]);
     expect(parseStateDict(bytes).format).toBe('safetensors');
-    const copy = join(dir, 'units.bin');
+    const copy = inTmp('units.bin');
     await copyFile(UNITS, copy);
     expect((await loadStateDict(copy)).stateDict.size).toBe(88);
   });
@@ -173,7 +166,7 @@ describe('safetensors', () => {
       it(`rejects ${name}`, async () => {
         const bytes = make();
         expectCheckpointError(() => parseSafetensors(bytes, { source: 'bad.safetensors' }), new RegExp(`^bad\\.safetensors: ${message.source}`));
-        const path = join(dir, 'bad.safetensors');
+        const path = inTmp('bad.safetensors');
         await writeFile(path, bytes);
         await expect(readSafetensorsFile(path)).rejects.toThrow(message);
       });

@@ -1,8 +1,11 @@
 /**
  * Helpers shared by the test files: seeded PRNGs, random data, tolerance checks, index walks and
- * small byte/error utilities. Not a test file itself (vitest only collects *.test.ts).
+ * small byte/error/temp-dir utilities. Not a test file itself (vitest only collects *.test.ts).
  */
-import { expect } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { CheckpointError } from '../src/checkpoint/index';
 import { f16BitsToF32, f32ToF16Bits } from '../src/dtype';
 
@@ -114,3 +117,20 @@ export function expectThrows(fn: () => unknown, type: abstract new (...args: nev
 
 /** `fn` throws a CheckpointError whose message matches `message`. */
 export const expectCheckpointError = (fn: () => unknown, message: RegExp): void => expectThrows(fn, CheckpointError, message);
+
+// ---- files ----
+
+/**
+ * A temporary directory for the enclosing describe block: made before its tests, removed after
+ * them. Returns name => the path of `name` inside it (valid once the tests run).
+ */
+export function useTempDir(prefix: string): (name: string) => string {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  return (name) => join(dir, name);
+}

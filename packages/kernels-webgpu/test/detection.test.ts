@@ -1,4 +1,13 @@
+/**
+ * webgpu roiAlign / nms: the conformance suite for both ops (float16 opted in), the official
+ * torchvision 0.14 vectors (test/fixtures/ops_{roi_align,nms}_s0.safetensors: unmodified copies of
+ * ../shared/parity/heads, sha256 checked below; roi_align within 1e-4 + 1e-4·|b|, nms keep lists
+ * exact), equality with the cpu reference (RPN-like 1000+ proposals, IoUs exactly at the
+ * threshold, NaN / signed-zero scores, degenerate boxes, random RoIs in every mode), both division
+ * paths of the kernels, the WGSL correctly rounded division, and a 50-iteration leak check.
+ */
 import { setupWebGpu } from './helpers';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Tensor, f16BitsToF32, f32ToF16Bits, memory, nms, removeBackend, roiAlign, tensor } from '@tubelet/core';
@@ -154,6 +163,12 @@ describe.skipIf(!gpu)('detection kernels on webgpu', () => {
   });
 
   describe('official torchvision 0.14 vectors (test/fixtures, copied from parity/heads)', () => {
+    it('the fixtures are unmodified copies of the parity files', () => {
+      const sha = (name: string) => createHash('sha256').update(readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)))).digest('hex');
+      expect(sha('ops_roi_align_s0.safetensors')).toBe('14f5f9c70daed10dbf0321f752b0895e07855ae4780d8d4c4e5a7951915840f2');
+      expect(sha('ops_nms_s0.safetensors')).toBe('bfaea408cf2287669539802ec33056d5fe4089a45968151029f2ed1cb22b0a09');
+    });
+
     const ra = readSafetensors('ops_roi_align_s0.safetensors');
     const raCases = ra.config.cases as { name: string; aligned: boolean; output_size: number[]; sampling_ratio: number; spatial_scale: number }[];
 

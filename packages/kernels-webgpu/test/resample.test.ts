@@ -1,3 +1,9 @@
+/**
+ * webgpu interpolate / gridSample: the conformance suite for both ops (float16 opted in), and
+ * equality with the cpu reference over modes, dims, sizes / scale factors, alignCorners and
+ * padding modes (nearest modes bit-exact, round-half-even ties included), float16, and a
+ * 50-iteration leak check.
+ */
 import { setupWebGpu } from './helpers';
 import { type Tensor, f16BitsToF32, f32ToF16Bits, gridSample, interpolate, memory, removeBackend, tensor } from '@tubelet/core';
 import { DEFAULT_CONFORMANCE_DTYPES, defineConformanceSuite } from '@tubelet/core/testing';

@@ -2,12 +2,13 @@ import { stat } from 'node:fs/promises';
 import { type StateDict, loadStateDict } from '@tubelet/core';
 import { bytes, human, table } from '../format';
 import { UserError } from '../main';
+import { inspectModel, isModelName } from './models';
 
 export async function readCheckpoint(path: string) {
   try {
     await stat(path);
   } catch {
-    throw new UserError(`cannot read '${path}': no such file`);
+    throw new UserError(`'${path}' is neither a readable file nor a known model name (list them with 'tubelet models')`);
   }
   return loadStateDict(path);
 }
@@ -25,6 +26,7 @@ export function summarize(dict: StateDict) {
 }
 
 export async function runInspect(path: string, opts: { all: boolean; json: boolean }): Promise<void> {
+  if (isModelName(path)) return inspectModel(path, opts);
   const loaded = await readCheckpoint(path);
   const s = summarize(loaded.stateDict);
   if (opts.json) {

@@ -23,6 +23,7 @@
  */
 import { type DType, type KernelContext, type NmsAttrs, OpError, type RoiAlignAttrs, registerKernel, sizeOf } from '@tubelet/core';
 import { type GpuHandle, type WebGpuBackend, asHandle } from '../backend';
+import { bucketSize } from '../pool';
 import { type ProgramDesc, linearWorkgroups } from '../program';
 import { WG, WGSL_EXACT, WGSL_F16, checkFloat, dispatchFloat, floatBinding, floatBytes, floatOutputMain, loader, zeros } from './resample';
 
@@ -366,7 +367,8 @@ async function nmsKernel(ctx: KernelContext<NmsAttrs, WebGpuBackend>): Promise<u
   const words = Math.ceil(K / 32);
   const maskBytes = K * words * 4;
   const maxBinding = backend.limits.maxStorageBufferBindingSize;
-  if (maskBytes > maxBinding) {
+  // the whole pooled buffer (its bucket) is bound
+  if (bucketSize(maskBytes) > maxBinding) {
     throw new OpError('nms', `${K} boxes need a ${maskBytes}-byte suppression mask, over this device's ${maxBinding}-byte storage binding limit`);
   }
   const maxWords = Math.max(64, 2 ** Math.ceil(Math.log2(words)));

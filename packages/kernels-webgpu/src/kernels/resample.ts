@@ -8,12 +8,16 @@
  * each rounded once, so the discontinuous decisions (floor, round-half-even, bounds, reflection
  * flips) are taken on the same values. Two things make that hold on any GPU, not just on
  * SwiftShader:
- *  - fused multiply-add: a rounded product that is then added to is passed through `opq()`
- *    (an integer XOR with a uniform zero), so no compiler can contract the pair into an FMA;
+ *  - FMA contraction and reassociation: every rounded intermediate whose exact value matters
+ *    passes through `opq()` (an integer XOR with a uniform zero), so no compiler can fuse it into
+ *    an FMA or re-associate across it (SwiftShader's JIT does fold (x - 0.5) + 0.5 into x);
  *  - division: WGSL allows 2.5 ulp for `/`; where a quotient decides something, `div_rn()`
  *    refines the hardware quotient to the correctly rounded one with error-free transformations.
- * Weighted sums are accumulated in float32 (the cpu reference uses float64): differences are a
- * few ulps, far inside the conformance tolerances. float16 tensors (packed u16 pairs) are
+ * (The half-pixel linear / bicubic source coordinate is rounded twice, after the product and after
+ * the -0.5, as torch's float opmath does; the cpu reference rounds once. Both feed continuous
+ * weights only.) interpolate accumulates r + Σ w·(x - r) with compensated dot products (constant
+ * maps and identity resizes come out exact; otherwise within an ulp or two of the float64 cpu
+ * sums); gridSample sums its 4 taps in plain float32. float16 tensors (packed u16 pairs) are
  * unpacked to float32, computed in float32 and rounded once (round to nearest even) when stored.
  */
 import { type DType, type KernelContext, OpError, type GridSampleAttrs, type InterpolateAttrs, registerKernel, sizeOf } from '@tubelet/core';

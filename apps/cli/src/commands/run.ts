@@ -1,0 +1,128 @@
+import { readFile } from 'node:fs/promises';
+import {
+  type RawTensor,
+  type StateDict,
+  type Tensor,
+  dispose,
+  getBackend,
+  loadStateDict,
+  parseSafetensors,
+  rawToTensor,
+  setBackend,
+  tensorsToStateDict,
+  writeSafetensorsFile,
+} from '@tubelet/core';
+import { UNIFORMER_ARCHS, configFromOfficial, fromHfPixelValues, loadUniformer, loadVivit } from '@tubelet/models';
+import { UserError } from '../main';
+import { registerOptionalBackends } from '../optional-backends';
+
+export const RUN_ARCHS = [...Object.keys(UNIFORMER_ARCHS), 'vivit'] as const;
+
+export interface RunOptions {
+  arch: string;
+  config: string;
+  weights?: string;
+  input: string;
+  output: string;
+  backend?: string;
+  outputs?: string;
+  seed?: string;
+}
+
+/** The config: a JSON file, or the `config` metadata of a .safetensors file (the parity vectors). */
+async function readConfig(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    if (path.endsWith('.safetensors')) {
+      const meta = parseSafetensors(new Uint8Array(await readFile(path)), { source: path }).metadata;
+      if (!meta.config) throw new UserError(`${path} has no 'config' entry in its metadata`);
+      text = meta.config;
+    } else {
+      text = await readFile(path, 'utf8');
+    }
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`cannot read config '${path}': ${(e as Error).message.split('\n')[0]}`);
+  }
+  try {
+    const cfg = JSON.parse(text) as unknown;
+    if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new Error('not a JSON object');
+    return cfg as Record<string, unknown>;
+  } catch (e) {
+    throw new UserError(`config '${path}' is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Input and output tensors of the vector files ride along in the same file; weights are the rest. */
+function weightsOnly(dict: StateDict): StateDict {
+  return new Map([...dict].filter(([k]) => k !== 'input' && !k.startsWith('input.') && !k.startsWith('output.')));
+}
+
+/**
+ * The tensor named `input` ([N, C, T, H, W] video or [N, C, H, W] image). For ViViT, a file with
+ * only `input.pixel_values` (Hugging Face layout [B, T, C, H, W]) is converted to [B, C, T, H, W].
+ */
+function pickInput(dict: StateDict, arch: string, file: string): { raw: RawTensor; hf: boolean } {
+  const raw = dict.get('input');
+  if (raw) return { raw, hf: false };
+  const hf = dict.get('input.pixel_values');
+  if (hf && arch === 'vivit') return { raw: hf, hf: true };
+  throw new UserError(`${file} has no tensor named 'input' (it has: ${[...dict.keys()].slice(0, 6).join(', ')}${dict.size > 6 ? ', …' : ''})`);
+}
+
+export async function runRun(o: RunOptions): Promise<void> {
+  if (!RUN_ARCHS.includes(o.arch as (typeof RUN_ARCHS)[number])) throw new UserError(`unknown --arch '${o.arch}' (one of: ${RUN_ARCHS.join(', ')})`);
+  if (!o.output.endsWith('.safetensors')) throw new UserError(`--output must be a .safetensors file, got '${o.output}'`);
+  if (o.weights === undefined && o.seed === undefined) throw new UserError('give --weights (a checkpoint) or --seed N (random weights)');
+  if (o.backend) {
+    await registerOptionalBackends();
+    await setBackend(o.backend);
+  }
+  const backend = getBackend().name;
+  const cfgJson = await readConfig(o.config);
+  const inputs = await loadStateDict(o.input).catch((e: Error) => {
+    throw new UserError(`cannot read --input '${o.input}': ${e.message.split('\n')[0]}`);
+  });
+  const { raw, hf } = pickInput(inputs.stateDict, o.arch, o.input);
+  const weights = o.weights === undefined ? undefined : weightsOnly((await loadStateDict(o.weights)).stateDict);
+  const seed = o.seed === undefined ? undefined : Number(o.seed);
+  if (seed !== undefined && !Number.isInteger(seed)) throw new UserError(`--seed must be an integer, got '${o.seed}'`);
+  const requested = o.outputs?.split(',').map((s) => s.trim()).filter(Boolean);
+
+  const t0 = performance.now();
+  let results: Map<string, Tensor>;
+  const x0 = rawToTensor(raw, { backend });
+  const x = hf ? fromHfPixelValues(x0) : x0;
+  if (hf) x0.dispose();
+  try {
+    if (o.arch === 'vivit') {
+      const model = await loadVivit(cfgJson, { weights, seed, backend });
+      try {
+        const names = requested ?? ['logits'];
+        results = new Map(Object.entries(model.forwardOutputs(x, names.includes('all') ? 'all' : names)));
+      } finally {
+        model.dispose();
+      }
+    } else {
+      const cfg = configFromOfficial(cfgJson, o.arch as keyof typeof UNIFORMER_ARCHS);
+      const model = await loadUniformer(cfg, { weights, seed, backend });
+      try {
+        const names = requested === undefined ? model.defaultOutputs() : requested.includes('all') ? model.outputNames() : requested;
+        const unknown = names.filter((n) => !model.outputNames().includes(n));
+        if (unknown.length) throw new UserError(`unknown output${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; this model has: ${model.outputNames().join(', ')}`);
+        results = model.forward(x, { outputs: names });
+      } finally {
+        model.dispose();
+      }
+    }
+  } finally {
+    x.dispose();
+  }
+  const ms = performance.now() - t0;
+  try {
+    await writeSafetensorsFile(o.output, await tensorsToStateDict(results), { source: 'tubelet run', arch: o.arch, backend });
+    console.log(`wrote ${results.size} output${results.size === 1 ? '' : 's'} (${[...results].map(([k, t]) => `${k} [${t.shape.join(', ')}]`).join(', ')}) to ${o.output}; ${o.arch} on ${backend} in ${(ms / 1000).toFixed(2)} s`);
+  } finally {
+    dispose(results);
+  }
+}
