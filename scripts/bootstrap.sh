@@ -25,7 +25,7 @@ if [ ! -f "$SWIFTSHADER_ICD" ] || ! ldconfig -p 2>/dev/null | grep -q libvulkan.
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "==> installing chromium + libvulkan1 (SwiftShader Vulkan driver for WebGPU without a GPU)"
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium libvulkan1 >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium libvulkan1 ffmpeg >/dev/null
   else
     echo "warning: $SWIFTSHADER_ICD not found and not root: WebGPU tests will report no adapter" >&2
   fi

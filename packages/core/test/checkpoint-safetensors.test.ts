@@ -173,3 +173,12 @@ describe('safetensors', () => {
     }
   });
 });
+
+describe('regressions', () => {
+  it('parses a Node Buffer (whose slice() is a view) correctly', async () => {
+    const { serializeSafetensors: ser, parseSafetensors: parse } = await import('../src/checkpoint/index');
+    const bytes = ser({ a: { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) }, b: { dtype: 'F32', shape: [3], data: new Float32Array([3, 4, 5]) } });
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    expect(Array.from(parse(buf).tensors.get('b')!.data as Float32Array)).toEqual([3, 4, 5]);
+  });
+});

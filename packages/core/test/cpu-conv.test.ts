@@ -247,3 +247,18 @@ describe('cpu convTranspose (GEMM + col2im)', () => {
     expectClose(f16ArrayToF32(y.dataSync() as Uint16Array), ref.out, 1e-2);
   });
 });
+
+describe('convTranspose regressions', () => {
+  it('a 1×1 kernel with padding/dilation/outputPadding that keeps the element count is not treated as pointwise', async () => {
+    const { convTranspose: ct, tensor: mk } = await import('../src/index');
+    const x = mk(Float32Array.from({ length: 16 }, (_, i) => i + 1), [1, 1, 4, 4]);
+    const w = mk(new Float32Array([1]), [1, 1, 1, 1]);
+    const y = ct(x, w, null, { padding: [0, 0, 2, 0], dilation: [1, 5], outputPadding: [0, 4] });
+    expect(y.shape).toEqual([1, 1, 2, 8]);
+    // stride 1 and a single tap (dilation moves no tap): out[oh, ow] = x[oh, ow]; the end padding of 2 crops
+    // rows 2-3 and the output padding adds 4 zero columns; the old pointwise shortcut copied x flat
+    const want = new Float32Array(16);
+    for (let ih = 0; ih < 2; ih++) for (let iw = 0; iw < 4; iw++) want[ih * 8 + iw] = ih * 4 + iw + 1;
+    expect(Array.from(y.dataSync() as Float32Array)).toEqual(Array.from(want));
+  });
+});

@@ -59,7 +59,7 @@ function linearCase(name: string, L: number, K: number, N: number, div: number):
     ],
     scaleNote: `tokens ÷${div}`,
     run: (x) => linear(x[0]!, x[1]!, x[2]),
-    onnx: { opType: 'Gemm', attrs: { transB: 1 } },
+    onnx: { opType: 'Gemm', attrs: { transB: { i: 1 } } },
     flops: (ins) => 2 * ins[0]!.shape[0]! * K * N,
   };
 }
@@ -86,7 +86,7 @@ function convCase(
     ],
     scaleNote: 'H, W ÷2',
     run: (t) => conv(t[0]!, t[1]!, t[2], { stride, padding: pads, groups }),
-    onnx: { opType: 'Conv', attrs: { strides: stride, pads, group: groups, kernel_shape: w.slice(2) } },
+    onnx: { opType: 'Conv', attrs: { strides: { ints: stride }, pads: { ints: pads }, group: { i: groups }, kernel_shape: { ints: w.slice(2) } } },
     flops: (ins) => {
       const xs = ins[0]!.shape;
       const out = xs.slice(2).map((s, i) => Math.floor((s + pads[i]! + pads[d + i]! - w[2 + i]!) / stride[i]!) + 1);
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     let ortOut: Float32Array | null = null;
     try {
       const model = buildOnnxModel({
-        name: c.name,
+        name: `bench_${c.group}`,
         opset: c.onnx.opset ?? 17,
         nodes: [{ opType: c.onnx.opType, inputs: ins.map((x) => x.name), outputs: ['y'], attrs: c.onnx.attrs }],
         inputs: ins.map((x) => ({ name: x.name, dtype: 'float32' as const, shape: x.shape })),

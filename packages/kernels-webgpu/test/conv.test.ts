@@ -27,12 +27,14 @@ describe.skipIf(!gpu)(`webgpu conv kernels${reason ? ` (skipped: ${reason})` : '
     inUse0 = be.stats().inUseBytes;
   });
 
-  it('depthwise tiles: 4×8×16 outputs for UniFormer 5×5×5 / 3×3×3, shrunk to fit 16 KiB', () => {
+  it('depthwise tiles: register-blocked 4×8×32 for UniFormer 5×5×5, 4×16×16 for 3×3×3 on 14², within 16 KiB', () => {
     const g = (k: number, s: number, out: [number, number, number]) => ({ k: [k, k, k] as [number, number, number], out, stride: [s, s, s] as [number, number, number], dil: [1, 1, 1] as [number, number, number] });
-    expect(depthwiseTile(g(5, 1, [8, 56, 56]), 4080)).toEqual({ TD: 4, TH: 8, TW: 16, ID: 8, IH: 12, IW: 20 });
-    expect(depthwiseTile(g(3, 1, [8, 14, 14]), 4080)).toEqual({ TD: 4, TH: 8, TW: 16, ID: 6, IH: 10, IW: 18 });
-    const s2 = depthwiseTile(g(5, 2, [8, 56, 56]), 4080)!;
-    expect(s2.ID * s2.IH * s2.IW + 125).toBeLessThanOrEqual(4080);
+    expect(depthwiseTile(g(5, 1, [8, 56, 56]), 4080)).toEqual({ TD: 4, TH: 8, TW: 32, RW: 4, ID: 8, IH: 12, IW: 36 });
+    expect(depthwiseTile(g(3, 1, [8, 14, 14]), 4080)).toEqual({ TD: 4, TH: 16, TW: 16, RW: 2, ID: 6, IH: 18, IW: 18 });
+    for (const t of [depthwiseTile(g(5, 2, [8, 56, 56]), 4080)!, depthwiseTile(g(3, 1, [1, 1, 300]), 4080)!]) {
+      expect(t.ID * t.IH * t.IW).toBeLessThanOrEqual(4080 - 125);
+      expect((t.TW / t.RW) * t.TH).toBeLessThanOrEqual(256);
+    }
     expect(depthwiseTile({ ...g(5, 1, [4, 4, 4]), dil: [20, 20, 20] }, 4080)).toBeNull();
   });
 
@@ -52,8 +54,8 @@ describe.skipIf(!gpu)(`webgpu conv kernels${reason ? ` (skipped: ${reason})` : '
     await compareWithCpu(be, [f32([2, 6, 5, 9, 11], 1), f32([6, 1, 5, 5, 5], 2), f32([6], 3)], cv({ padding: 2, groups: 6 }));
   });
 
-  it('depthwise 3×3×3, padding 1 (UniFormer DPE), no bias', async () => {
-    await compareWithCpu(be, [f32([1, 8, 6, 14, 13], 4), f32([8, 1, 3, 3, 3], 5), null], cv({ padding: 1, groups: 8 }));
+  it('depthwise 3×3×3, padding 1 (UniFormer DPE), no bias, 4 outputs per thread along w', async () => {
+    await compareWithCpu(be, [f32([1, 8, 6, 10, 21], 4), f32([8, 1, 3, 3, 3], 5), null], cv({ padding: 1, groups: 8 }));
   });
 
   it('depthwise with stride 2, dilation 2 and asymmetric padding', async () => {

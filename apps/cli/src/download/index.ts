@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type DownloadProgress, type ProgressMode, ProgressPrinter, type ProgressStream } from './progress';
 
 export { type DownloadProgress, type ProgressMode, type ProgressStream, ProgressPrinter, formatProgress } from './progress';
@@ -135,7 +135,7 @@ export async function fetchWeights(url: string, opts: FetchWeightsOptions = {}):
   const part = `${dest}.part`;
   const metaPath = `${dest}.json`;
   const partMetaPath = `${part}.json`;
-  const name = dest.slice(dest.lastIndexOf('/') + 18) || dest;
+  const name = basename(dest).slice(17) || basename(dest);
   try {
     await mkdir(join(dest, '..'), { recursive: true });
   } catch (e) {
@@ -148,8 +148,7 @@ export async function fetchWeights(url: string, opts: FetchWeightsOptions = {}):
     const meta = await readMeta(metaPath);
     const expectSize = opts.size ?? meta?.size;
     let ok = expectSize === undefined || have === expectSize;
-    if (ok && want) ok = (meta?.sha256 === want && have === meta.size && !opts.size) || (await hashFile(dest)) === want;
-    if (ok && want && meta?.sha256 === want) ok = (await hashFile(dest)) === want;
+    if (ok && want) ok = (await hashFile(dest)) === want;
     if (ok) return dest;
     await rm(dest, { force: true });
     await rm(metaPath, { force: true });
@@ -162,7 +161,7 @@ export async function fetchWeights(url: string, opts: FetchWeightsOptions = {}):
     if (attempt > 0) await wait(Math.min(2000, 250 * attempt));
     if (opts.signal?.aborted) throw new DownloadError(`download of ${url} was cancelled (partial file kept for resuming)`, 'aborted');
     try {
-      const done = await downloadOnce(url, part, partMetaPath, opts, want, printer);
+      const done = await downloadOnce(url, part, partMetaPath, opts, printer);
       // 3. verify and move into place
       const size = await fileSize(part);
       if (opts.size !== undefined && size !== opts.size) {
@@ -197,7 +196,7 @@ interface Done {
 }
 
 /** One HTTP request: continues `part` (Range) or starts it over; throws DownloadError('network') on a drop. */
-async function downloadOnce(url: string, part: string, partMetaPath: string, opts: FetchWeightsOptions, want: string | undefined, printer: ProgressPrinter): Promise<Done> {
+async function downloadOnce(url: string, part: string, partMetaPath: string, opts: FetchWeightsOptions, printer: ProgressPrinter): Promise<Done> {
   let offset = (await fileSize(part)) ?? 0;
   const pm = offset > 0 ? await readMeta(partMetaPath) : null;
   if (offset > 0 && (!pm || pm.url !== url)) offset = 0; // a part we know nothing about: start over
@@ -300,14 +299,13 @@ async function downloadOnce(url: string, part: string, partMetaPath: string, opt
   const p = progress(true);
   opts.onProgress?.(p);
   printer.update(p);
-  void want;
   return { sha256: hash.digest('hex'), etag, lastModified };
 }
 
 function netError(url: string, e: unknown, signal?: AbortSignal, received?: number, size?: number): DownloadError {
   if (signal?.aborted) return new DownloadError(`download of ${url} was cancelled (partial file kept for resuming)`, 'aborted');
   const err = e as Error & { cause?: { code?: string; message?: string } };
-  const why = err.cause?.code ?? err.cause?.message ?? err.message;
+  const why = err.cause?.message ?? err.cause?.code ?? err.message;
   const where = received !== undefined ? ` after ${received}${size ? ` of ${size}` : ''} bytes` : '';
   return new DownloadError(`network error downloading ${url}${where}: ${why} (run again to resume)`, 'network');
 }

@@ -39,7 +39,7 @@ export function formatProgress(p: DownloadProgress, width = 24): string {
 
 /** Renders progress events to a stream; `update` is cheap to call per chunk (it throttles itself). */
 export class ProgressPrinter {
-  private last = 0;
+  private last = Number.NEGATIVE_INFINITY;
   private lastLine = 0;
   private drawn = false;
   private readonly mode: 'bar' | 'lines' | 'none';
@@ -69,7 +69,7 @@ export class ProgressPrinter {
     if (this.mode === 'bar') {
       if (!p.done && t - this.last < 100) return;
       this.last = t;
-      const cols = this.stream.columns ?? 100;
+      const cols = this.stream.columns || 100;
       let line = `${this.label} ${formatProgress(p)}`;
       if (line.length > cols - 1) line = line.slice(line.length - (cols - 1));
       this.stream.write(`\r${line}\u001b[K`);
@@ -86,7 +86,7 @@ export class ProgressPrinter {
     }
     if (t - this.lastLine >= this.lineEveryMs) {
       this.lastLine = t;
-      this.stream.write(`  ${formatProgress(p, 0).replace(/^\[\] /, '')}\n`);
+      this.stream.write(`  ${formatProgress(p, 0).replace(/^\[\] +/, '')}\n`);
     }
   }
 

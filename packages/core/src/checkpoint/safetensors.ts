@@ -140,7 +140,8 @@ export function readSafetensorsHeader(bytes: Uint8Array, opts: { source?: string
 
 /** Copies little-endian tensor bytes into a fresh host array. */
 function tensorFromBytes(info: SafetensorsTensorInfo, bytes: Uint8Array): RawTensor {
-  const copy = bytes.slice();
+  // Uint8Array's slice: a Node Buffer's own slice() would return a view into the whole file
+  const copy = Uint8Array.prototype.slice.call(bytes);
   if (!HOST_LITTLE_ENDIAN) swapBytes(copy, dtypeSize(info.dtype));
   return { dtype: info.dtype, shape: info.shape, data: viewAs(info.dtype, copy.buffer, 0, numelOf(info.shape)) };
 }

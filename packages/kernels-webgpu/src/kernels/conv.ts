@@ -2,12 +2,14 @@
  * webgpu kernels: conv (1d/2d/3d) and convTranspose. Every spatial rank is lifted to 3-d (unit
  * dummy dims), so one set of programs serves all three.
  *
- *  - depthwise (groups == C == O): a direct kernel. A workgroup of TH × TW threads owns a
- *    TD × TH × TW block of one channel's output; it stages the input block it needs (halo
- *    included, zero padded) and the channel's filter in workgroup memory, then each thread keeps
- *    TD outputs along depth in registers: for each (kh, kw) it reads the input column along depth
- *    once (ID values) and does TD·KD FMAs from it — the loops over taps are generated unrolled.
- *    Tuned for UniFormer's 3×3×3 and 5×5×5 (tiles 4 × 8 × 16 at stride 1).
+ *  - depthwise (groups == C == O): a direct kernel. A workgroup owns a TD × TH × TW block of one
+ *    channel's output; it stages the input block it needs (halo included, zero padded) and the
+ *    channel's filter in workgroup memory. Each thread keeps TD (depth) × RW (width) outputs in
+ *    registers: per kernel row kh it reads each staged input row segment once
+ *    ((RW-1)·stride + (KW-1)·dilation + 1 values) and does every FMA that segment feeds — the tap
+ *    loops are generated unrolled. UniFormer's 5×5×5 at stride 1 gets 4 × 8 × 32 tiles
+ *    (64 threads, 16 outputs each, ~6 FMAs per workgroup-memory read); 3×3×3 on 14² gets
+ *    4 × 16 × 16.
  *  - 1×1(×1), stride 1, unpadded: a plain strided GEMM (weights · x per batch and group).
  *  - everything else: implicit GEMM on the tiled GEMM core — M = out channels per group,
  *    N = output positions, K = in channels per group × kernel taps; the B tile loader decodes
@@ -69,9 +71,12 @@ const prod3 = (v: readonly number[]) => v[0]! * v[1]! * v[2]!;
 // depthwise direct kernel
 
 interface DwTile {
+  /** outputs per workgroup along d, h, w */
   TD: number;
   TH: number;
   TW: number;
+  /** outputs per thread along w (threads: TW/RW along w × TH along h; each does TD × RW) */
+  RW: number;
   /** staged input block */
   ID: number;
   IH: number;
@@ -83,33 +88,41 @@ function dwBudget(be: WebGpuBackend): number {
   return Math.floor(Math.min(be.limits.maxComputeWorkgroupStorageSize, 16384) / 4) - 16;
 }
 
-/** Tile for the depthwise kernel, or null when even a 1×1×1 tile's input block is too large. */
+/**
+ * Tile for the depthwise kernel, or null when even a 1×1×1 tile's input block is too large.
+ * Threads: TX = TW/RW along w, TH along h (≤ 128); shrinks h first (to 4), then d, then w.
+ */
 export function depthwiseTile(g: Pick<Geo, 'k' | 'out' | 'stride' | 'dil'>, budget: number): DwTile | null {
   const [OD, OH, OW] = g.out;
   const span = (t: number, i: number) => (t - 1) * g.stride[i]! + (g.k[i]! - 1) * g.dil[i]! + 1;
-  let TW = OH > 1 || OD > 1 ? Math.min(16, pow2ceil(OW)) : Math.min(128, pow2ceil(OW));
-  let TH = Math.min(pow2ceil(OH), Math.max(1, Math.floor(128 / TW)));
+  const RW = OW >= 16 ? 4 : OW >= 6 ? 2 : 1;
+  let TX = Math.min(OH > 1 || OD > 1 ? 8 : 64, pow2ceil(Math.ceil(OW / RW)));
+  let TH = Math.min(pow2ceil(OH), Math.max(1, Math.floor(128 / TX)));
   let TD = Math.min(4, OD);
   const kvol = prod3(g.k);
-  const fits = () => span(TD, 0) * span(TH, 1) * span(TW, 2) + kvol <= budget;
+  const fits = () => span(TD, 0) * span(TH, 1) * span(TX * RW, 2) + kvol <= budget;
   while (!fits()) {
-    if (TD > 1) TD = Math.max(1, TD >> 1);
-    else if (TH > 1 && TH >= TW / 2) TH >>= 1;
-    else if (TW > 1) TW >>= 1;
+    if (TH > 4) TH >>= 1;
+    else if (TD > 1) TD = Math.max(1, TD >> 1);
     else if (TH > 1) TH >>= 1;
+    else if (TX > 1) TX >>= 1;
     else return null;
   }
-  return { TD, TH, TW, ID: span(TD, 0), IH: span(TH, 1), IW: span(TW, 2) };
+  const TW = TX * RW;
+  return { TD, TH, TW, RW, ID: span(TD, 0), IH: span(TH, 1), IW: span(TW, 2) };
 }
 
 function depthwiseProgram(key: string, g: Geo, t: DwTile, xk: ElemKind, wk: ElemKind, bk: ElemKind | null, yk: 'f32' | 'f16'): ProgramDesc {
   const [KD, KH, KW] = g.k;
   const [sd, sh, sw] = g.stride;
   const [dd, dh, dw] = g.dil;
-  const { TD, TH, TW, ID, IH, IW } = t;
-  const NT = TH * TW;
+  const { TD, TH, TW, RW, ID, IH, IW } = t;
+  const TX = TW / RW;
+  const NT = TH * TX;
   const TILE = ID * IH * IW;
   const KVOL = KD * KH * KW;
+  /** input values along w one thread reads per input row */
+  const XL = (RW - 1) * sw + (KW - 1) * dw + 1;
   const bindings: StorageBinding[] = [inBinding('X', xk), inBinding('Wt', wk)];
   const hdr = [loaders('X', xk), loaders('Wt', wk)];
   if (bk) {
@@ -120,24 +133,39 @@ function depthwiseProgram(key: string, g: Geo, t: DwTile, xk: ElemKind, wk: Elem
   hdr.push(storers('Y', yk));
   hdr.push(`var<workgroup> tileX: array<f32, ${TILE}>;`, `var<workgroup> wS: array<f32, ${KVOL}>;`);
 
-  // unrolled: read the depth column (ID values) once per (kh, kw), then TD·KD FMAs
+  // generated unrolled over input depth rows a, taps kd / kw and the thread's TD × RW outputs:
+  // per kh, each input row segment (XL values) is read once from workgroup memory
   const body: string[] = [];
-  for (let a = 0; a < ID; a++) body.push(`      let x${a} = tileX[base + ${a * IH * IW}u];`);
-  for (let kd = 0; kd < KD; kd++) body.push(`      let w${kd} = wS[${kd * KH * KW}u + wo];`);
-  for (let td = 0; td < TD; td++) {
-    const terms: string[] = [];
-    for (let kd = 0; kd < KD; kd++) terms.push(`w${kd} * x${td * sd + kd * dd}`);
-    body.push(`      acc${td} += ${terms.join(' + ')};`);
+  for (let kd = 0; kd < KD; kd++) for (let kw = 0; kw < KW; kw++) body.push(`    let w${kd}_${kw} = wS[${kd * KH * KW + kw}u + kh * ${KW}u];`);
+  for (let a = 0; a < ID; a++) {
+    const uses: string[] = [];
+    for (let td = 0; td < TD; td++) {
+      for (let kd = 0; kd < KD; kd++) {
+        if (td * sd + kd * dd !== a) continue;
+        for (let rw = 0; rw < RW; rw++) {
+          const terms: string[] = [];
+          for (let kw = 0; kw < KW; kw++) terms.push(`w${kd}_${kw} * x${rw * sw + kw * dw}`);
+          uses.push(`      a${td}_${rw} += ${terms.join(' + ')};`);
+        }
+      }
+    }
+    if (!uses.length) continue;
+    body.push('    {');
+    for (let j = 0; j < XL; j++) body.push(`      let x${j} = tileX[rowBase + ${a * IH * IW + j}u];`);
+    body.push(...uses, '    }');
   }
-  const accDecl = Array.from({ length: TD }, (_, i) => `  var acc${i} = 0.0;`).join('\n');
-  const stores = Array.from(
-    { length: TD },
-    (_, i) => `    if (od0 + ${i}u < u.OD) { st_Y(yBase + (od0 + ${i}u) * u.OH * u.OW + ohw, acc${i} + bv); }`,
-  ).join('\n');
+  const accDecl: string[] = [];
+  const stores: string[] = [];
+  for (let td = 0; td < TD; td++) {
+    for (let rw = 0; rw < RW; rw++) {
+      accDecl.push(`  var a${td}_${rw} = 0.0;`);
+      stores.push(`  if (oh < u.OH && od0 + ${td}u < u.OD && ow + ${rw}u < u.OW) { st_Y(yBase + (od0 + ${td}u) * u.OH * u.OW + oh * u.OW + ow + ${rw}u, a${td}_${rw} + bv); }`);
+    }
+  }
 
   const main = `  let tx = lid.x;
   let ty = lid.y;
-  let lidx = ty * ${TW}u + tx;
+  let lidx = ty * ${TX}u + tx;
   let plane = wid.z + u.planeBase;
   let c = plane % u.C;
   let tw = wid.x % u.tilesW;
@@ -163,29 +191,23 @@ function depthwiseProgram(key: string, g: Geo, t: DwTile, xk: ElemKind, wk: Elem
   }
   for (var l = lidx; l < ${KVOL}u; l += ${NT}u) { wS[l] = ld_Wt(c * ${KVOL}u + l); }
   workgroupBarrier();
-${accDecl}
+${accDecl.join('\n')}
   for (var kh = 0u; kh < ${KH}u; kh++) {
-    for (var kw = 0u; kw < ${KW}u; kw++) {
-      let base = (ty * ${sh}u + kh * ${dh}u) * ${IW}u + tx * ${sw}u + kw * ${dw}u;
-      let wo = kh * ${KW}u + kw;
+    let rowBase = (ty * ${sh}u + kh * ${dh}u) * ${IW}u + tx * ${RW * sw}u;
 ${body.join('\n')}
-    }
   }
   let oh = oh0 + ty;
-  let ow = ow0 + tx;
-  if (oh < u.OH && ow < u.OW) {
-    let bv = ${bk ? 'ld_Bias(c)' : '0.0'};
-    let yBase = plane * u.OD * u.OH * u.OW;
-    let ohw = oh * u.OW + ow;
-${stores}
-  }`;
+  let ow = ow0 + tx * ${RW}u;
+  let bv = ${bk ? 'ld_Bias(c)' : '0.0'};
+  let yBase = plane * u.OD * u.OH * u.OW;
+${stores.join('\n')}`;
   const uniforms: UniformField[] = ['D', 'H', 'W', 'OD', 'OH', 'OW', 'C', 'tilesW', 'planeBase'].map((name) => ({ name, type: 'u32' as const }));
   uniforms.push({ name: 'pd', type: 'i32' }, { name: 'ph', type: 'i32' }, { name: 'pw', type: 'i32' });
-  return { key, workgroupSize: [TW, TH, 1], bindings, uniforms, header: hdr.join('\n'), main, enable: enables(xk, wk, bk ?? 'f32', yk) };
+  return { key, workgroupSize: [TX, TH, 1], bindings, uniforms, header: hdr.join('\n'), main, enable: enables(xk, wk, bk ?? 'f32', yk) };
 }
 
 function depthwise(be: WebGpuBackend, g: Geo, t: DwTile, x: GPUBuffer, xk: ElemKind, w: GPUBuffer, wk: ElemKind, b: { buffer: GPUBuffer; kind: ElemKind } | null, y: GPUBuffer, yk: 'f32' | 'f16'): void {
-  const key = `conv/dw/k${g.k.join('x')}/s${g.stride.join('x')}/d${g.dil.join('x')}/t${t.TD}x${t.TH}x${t.TW}/${xk}${wk}${b ? b.kind : '-'}${yk}`;
+  const key = `conv/dw/k${g.k.join('x')}/s${g.stride.join('x')}/d${g.dil.join('x')}/t${t.TD}x${t.TH}x${t.TW}r${t.RW}/${xk}${wk}${b ? b.kind : '-'}${yk}`;
   const p = be.program(key, () => depthwiseProgram(key, g, t, xk, wk, b?.kind ?? null, yk));
   const [OD, OH, OW] = g.out;
   const tilesW = Math.ceil(OW / t.TW);

@@ -70,7 +70,7 @@ const vol = (v: Vec3): number => v[0] * v[1] * v[2];
  * convolution is a plain GEMM over the channels.
  */
 function isPointwise(g: Geo): boolean {
-  return vol(g.k) === 1 && g.stride.every((s) => s === 1) && g.pad.every((p) => p === 0) && vol(g.out) === vol(g.inp);
+  return vol(g.k) === 1 && g.stride.every((s) => s === 1) && g.pad.every((p) => p === 0) && g.out.every((o, i) => o === g.inp[i]);
 }
 
 /** Rows per im2col / col2im tile: as many rows of `rowFloats` floats as fit in COL_LIMIT, at least 1, at most `rows`. */
