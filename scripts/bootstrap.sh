@@ -21,7 +21,7 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
 fi
 
 SWIFTSHADER_ICD=/usr/lib/chromium/vk_swiftshader_icd.json
-if [ ! -f "$SWIFTSHADER_ICD" ] || ! ldconfig -p 2>/dev/null | grep -q libvulkan.so.1; then
+if [ ! -f "$SWIFTSHADER_ICD" ] || ! ldconfig -p 2>/dev/null | grep -q libvulkan.so.1 || ! command -v ffmpeg >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "==> installing chromium + libvulkan1 (SwiftShader Vulkan driver for WebGPU without a GPU)"
     apt-get update -qq >/dev/null

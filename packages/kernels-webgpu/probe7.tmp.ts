@@ -10,6 +10,8 @@ be.programs.compile = (desc: any) => {
     if (mode === 'noload') desc = { ...desc, main: desc.main.replace(/v = ld_X\([^;]*;/, 'v = f32(l);') };
     if (mode === 'nocompute') desc = { ...desc, main: desc.main.replace(/for \(var kh = 0u;[\s\S]*?\n  \}\n  let oh/, 'a0_0 = tileX[lidx]; \n  let oh') };
     if (mode === 'nobarrier') desc = { ...desc, main: desc.main.replace('workgroupBarrier();', '') };
+    if (mode === 'nostage' || mode === 'storeonly') desc = { ...desc, main: desc.main.replace(/for \(var l = lidx; l < \d+u; l \+= \d+u\) \{\n    let a[\s\S]*?tileX\[l\] = v;\n  \}/, '') };
+    if (mode === 'storeonly') desc = { ...desc, main: desc.main.replace(/for \(var kh = 0u;[\s\S]*?\n  \}\n  let oh/, 'a0_0 = tileX[lidx]; \n  let oh') };
     if (mode === 'print') console.log(desc.main);
   }
   return origCompile(desc);

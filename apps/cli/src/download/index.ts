@@ -154,6 +154,7 @@ export async function fetchWeights(url: string, opts: FetchWeightsOptions = {}):
     await rm(metaPath, { force: true });
   }
 
+  // 2. download (resuming a .part), retrying dropped connections
   const printer = new ProgressPrinter(opts.stream ?? process.stderr, opts.progress ?? 'auto', name);
   const retries = opts.retries ?? 3;
   let lastError: DownloadError | null = null;
@@ -162,7 +163,7 @@ export async function fetchWeights(url: string, opts: FetchWeightsOptions = {}):
     if (opts.signal?.aborted) throw new DownloadError(`download of ${url} was cancelled (partial file kept for resuming)`, 'aborted');
     try {
       const done = await downloadOnce(url, part, partMetaPath, opts, printer);
-      // 3. verify and move into place
+      // 3. verify, then move into place atomically (same directory)
       const size = await fileSize(part);
       if (opts.size !== undefined && size !== opts.size) {
         await rm(part, { force: true });

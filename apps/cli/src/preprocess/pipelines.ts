@@ -101,17 +101,20 @@ export function dmvrClipViews(frames: readonly RgbImage[], crops: number, opts: 
   if (crops === 1) offsets = [floorCenterCropOffset(size.height, size.width, S)];
   else offsets = uniformCropOffsets(size.height, size.width, S, crops);
   const luts = normalizationLut(VIVIT_NORM);
+  const [l0, l1, l2] = luts;
+  const plane = T * S * S;
   return offsets.map((o) => {
-    const view = new Float32Array(3 * T * S * S);
+    const view = new Float32Array(3 * plane);
     for (let t = 0; t < T; t++) {
       const d = resized[t]!.data;
       const w = size.width;
-      for (let c = 0; c < 3; c++) {
-        const lut = luts[c]!;
-        let q = (c * T + t) * S * S;
-        for (let y = 0; y < S; y++) {
-          let p = ((o.y0 + y) * w + o.x0) * 3 + c;
-          for (let x = 0; x < S; x++, p += 3) view[q++] = lut[d[p]!]!;
+      let q = t * S * S;
+      for (let y = 0; y < S; y++) {
+        let p = ((o.y0 + y) * w + o.x0) * 3;
+        for (let x = 0; x < S; x++, p += 3, q++) {
+          view[q] = l0[d[p]!]!;
+          view[plane + q] = l1[d[p + 1]!]!;
+          view[2 * plane + q] = l2[d[p + 2]!]!;
         }
       }
     }

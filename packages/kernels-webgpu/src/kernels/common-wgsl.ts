@@ -138,12 +138,56 @@ fn f32_exp(x: f32) -> f32 {
   let k1 = ki / 2;
   return ldexp(ldexp(p, k1), ki - k1);
 }
+// x = 2^k·(1 + f), √2/2 <= 1 + f < √2, for finite x > 0 (subnormals normalised with integer ops, so a
+// device that flushes them still gets them right): returns (k, f)
+fn f32_log_reduce(x: f32) -> vec2<f32> {
+  var ix = bitcast<u32>(x);
+  var k = 0i;
+  if (ix < 0x00800000u) {
+    let p = firstLeadingBit(ix);
+    ix = ((p + 3u) << 23u) | ((ix << (23u - p)) & 0x7fffffu);
+    k = -25;
+  }
+  ix = ix + (0x3f800000u - 0x3f3504f3u);
+  k = k + i32(ix >> 23u) - 0x7f;
+  ix = (ix & 0x007fffffu) + 0x3f3504f3u;
+  return vec2<f32>(f32(k), bitcast<f32>(ix) - 1.0);
+}
+// log(1 + f) - f + f²/2 for the reduced f (fdlibm's e_logf.c polynomial, |error| < 2^-34)
+fn f32_log1p_tail(f: f32) -> f32 {
+  let s = f / (2.0 + f);
+  let z = s * s;
+  let w = z * z;
+  let R = z * (0.66666662693 + w * 0.28498786688) + w * (0.40000972152 + w * 0.24279078841);
+  return s * (0.5 * f * f + R);
+}
+// natural log to ~1 ulp (the builtin's error is only bounded absolutely near 1)
 fn f32_log(x: f32) -> f32 {
   if (f32_isnan(x)) { return x; }
   if (f32_iszero(x)) { return f32_inf(true); }
   if (f32_signbit(x)) { return f32_nan(); }
   if (f32_isinf(x)) { return x; }
-  return log(x);
+  let kf = f32_log_reduce(x);
+  let f = kf.y;
+  let hfsq = 0.5 * f * f;
+  return f32_log1p_tail(f) + kf.x * 9.0580006145e-06 - hfsq + f + kf.x * 6.9313812256e-01;
+}
+// 2^e · m for any integer e (two steps keep each ldexp in range; far out of range gives 0 / inf)
+fn f32_scale2(m: f32, e: f32) -> f32 {
+  let ee = i32(clamp(e, -400.0, 400.0));
+  let e1 = ee / 2;
+  return ldexp(ldexp(m, e1), ee - e1);
+}
+// x^y for finite x > 0 and finite y: log2 x = k + r with k exact, so exact powers of two stay exact
+fn f32_pow_pos(x: f32, y: f32) -> f32 {
+  let kf = f32_log_reduce(x);
+  let f = kf.y;
+  let r = (f - 0.5 * f * f + f32_log1p_tail(f)) * 1.4426950408889634;
+  let a = y * kf.x;
+  let n = round(a);
+  let t = (a - n) + y * r;
+  let n2 = round(t);
+  return f32_scale2(f32_exp((t - n2) * 0.6931471805599453), n + n2);
 }
 // sigmoid as the cpu reference: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below (no overflow either side)
 fn f32_sigmoid(x: f32) -> f32 {
@@ -199,10 +243,10 @@ fn f32_pow(x: f32, y: f32) -> f32 {
   }
   if (x < 0.0) {
     if (!f32_is_int(y)) { return f32_nan(); }
-    let m = exp2(y * log2(-x));
+    let m = f32_pow_pos(-x, y);
     return select(m, -m, odd);
   }
-  return exp2(y * log2(x));
+  return f32_pow_pos(x, y);
 }
 `,
   },
