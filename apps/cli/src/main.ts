@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { runBackends } from './commands/backends';
+import { CLASSIFY_USAGE, type ClassifyOptions, runClassify } from './commands/classify';
 import { runConvert } from './commands/convert';
 import { runDemo } from './commands/demo';
 import { runInspect } from './commands/inspect';
@@ -73,8 +74,27 @@ const COMMANDS: Record<string, Command> = {
       return runRun(v as never);
     },
   },
+  classify: {
+    summary: 'classify a video, image, folder of frames or URL with a named model: official test preprocessing, views, top-k with label names and timings',
+    usage: CLASSIFY_USAGE,
+    options: {
+      model: { type: 'string' },
+      config: { type: 'string' },
+      weights: { type: 'string' },
+      sha256: { type: 'string' },
+      seed: { type: 'string' },
+      backend: { type: 'string' },
+      views: { type: 'string' },
+      topk: { type: 'string' },
+      labels: { type: 'string' },
+      batch: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    positionals: [1, 1],
+    run: (p, v) => runClassify(p[0]!, v as ClassifyOptions),
+  },
   demo: {
-    summary: "the foundation demo: backends, the .pth reader, safetensors round trip, a UniFormer stem on cpu (the README's main job)",
+    summary: 'the foundation demo: backends, the .pth reader, safetensors round trip, a UniFormer stem on cpu',
     usage: 'tubelet demo',
     options: {},
     positionals: [0, 0],

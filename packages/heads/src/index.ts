@@ -1,1 +1,2 @@
 export { topkClasses, type ClassScore } from './classify';
+export * from './coco/index';

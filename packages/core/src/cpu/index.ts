@@ -8,6 +8,8 @@ import { registerMatmulKernels } from './kernels/matmul';
 import { registerPoolKernels } from './kernels/pool';
 import { registerReduceKernels } from './kernels/reduce';
 import { registerResampleKernels } from './kernels/resample';
+import './kernels/boxes'; // registers boxDecode / boxEncode / gridAnchors / pasteMasks on import
+import { registerWarpKernels } from './kernels/warp';
 
 export { CpuBackend, cpuKernel, alloc, type CpuKernelBody, type CpuKernelOptions } from './backend';
 
@@ -26,4 +28,5 @@ export function registerCpuBackend(): void {
   registerAttentionKernels();
   registerResampleKernels();
   registerDetectionKernels();
+  registerWarpKernels();
 }

@@ -5,4 +5,6 @@ export * from './norm';
 export * from './reduce';
 export * from './layout';
 export * from './vision';
+export * from './detection';
+export * from './warp';
 export type { PaddingArg } from './conv';

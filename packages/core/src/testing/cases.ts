@@ -2,6 +2,7 @@ import { DTYPES, type DType } from '../dtype';
 import { closedFormCases } from './closed-form';
 import { type RawCase, decodeAttrs, decodeTensor } from './codec';
 import { OFFICIAL_CASES, ORT_CASES } from './cases.generated';
+import { poseCases } from './cases-pose';
 import { PROGRAMS } from './programs';
 import type { ConformanceCase, HostTensor, OpCase, ProgramCase } from './types';
 
@@ -65,7 +66,7 @@ let cache: readonly ConformanceCase[] | null = null;
  */
 export function conformanceCases(): readonly ConformanceCase[] {
   if (cache) return cache;
-  const all = [...ORT_CASES.map(decodeCase), ...OFFICIAL_CASES.map(decodeCase), ...closedFormCases()];
+  const all = [...ORT_CASES.map(decodeCase), ...OFFICIAL_CASES.map(decodeCase), ...closedFormCases(), ...poseCases()];
   const seen = new Set<string>();
   for (const c of all) {
     if (seen.has(c.name)) throw new Error(`conformance case name '${c.name}' is used twice`);

@@ -99,7 +99,7 @@ ${lines.join('\n')}
 }`;
 }
 
-export function fusedProgram(key: string, t: AttnTile, D: number, Dv: number, qk: ElemKind, kk: ElemKind, vk: ElemKind, mk: MaskKind, ok: 'f32' | 'f16', R: number): ProgramDesc {
+function fusedProgram(key: string, t: AttnTile, D: number, Dv: number, qk: ElemKind, kk: ElemKind, vk: ElemKind, mk: MaskKind, ok: 'f32' | 'f16', R: number): ProgramDesc {
   const { BQ, BK } = t;
   const D4 = Math.ceil(D / 4);
   const DV4 = Math.ceil(Dv / 4);

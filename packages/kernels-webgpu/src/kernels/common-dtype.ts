@@ -133,7 +133,3 @@ export function allocFor(backend: WebGpuBackend, dtype: DType, shapeOrSize: Shap
   return backend.allocate(n * BYTES_PER_ELEMENT[dtype]);
 }
 
-/** The 32-bit dtype kernels compute a packed dtype in before packing it (float16 → float32, uint8 → int32 bits). */
-export function wideDType(dtype: DType): DType {
-  return dtype === 'float16' ? 'float32' : dtype === 'uint8' || dtype === 'bool' ? 'int32' : dtype;
-}

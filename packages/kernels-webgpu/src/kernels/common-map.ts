@@ -9,7 +9,7 @@
 import { type DType, type Shape, broadcastStrides, shapesEqual, sizeOf } from '@tubelet/core';
 import { type GpuHandle, type WebGpuBackend, asHandle } from '../backend';
 import { type ProgramDesc, type UniformField, type UniformValues, linearWorkgroups } from '../program';
-import { type Storage, allocFor, bindingType, computeTypeOf, elementsPerWord, packedBits, packedWidth, readExpr, storageLib, storageOf, storeStmt } from './common-dtype';
+import { type Storage, allocFor, bindingType, elementsPerWord, packedBits, packedWidth, readExpr, storageLib, storageOf, storeStmt } from './common-dtype';
 import { wgslLib } from './common-wgsl';
 
 export interface MapProgramSpec {

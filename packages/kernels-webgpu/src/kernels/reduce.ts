@@ -34,7 +34,6 @@ import {
   type TensorInfo,
   type TopkAttrs,
   registerKernel,
-  sizeOf,
   stridesOf,
 } from '@tubelet/core';
 import { type GpuHandle, type WebGpuBackend, asHandle } from '../backend';
