@@ -18,7 +18,7 @@ async function start(): Promise<void> {
   const a = tensor([[1, 2], [3, 4]]);
   const b = tensor([[5, 6], [7, 8]]);
   const c = matmul(a, b);
-  document.getElementById('check')!.textContent = `cpu matmul [[1,2],[3,4]]·[[5,6],[7,8]] = ${JSON.stringify(Array.from(await c.data()))}`;
+  document.getElementById('check')!.textContent = `cpu matmul [[1,2],[3,4]]·[[5,6],[7,8]] = ${JSON.stringify(Array.from((await c.data()) as Float32Array))}`;
   dispose([a, b, c]);
 }
 

@@ -460,7 +460,7 @@ function renderModels(): void {
         ms(m.loadMs),
         `${ms(m.forwardMs)} / ${ms(m.warmForwardMs)}${m.deterministic === false ? ' (2nd differs!)' : ''}`,
         m.memoryBefore && m.memoryAfter ? `${m.memoryBefore.numTensors} → ${m.memoryAfter.numTensors}` : '—',
-        [m.missingOps.length ? m.missingOps.join(', ') : 'none', m.missingOps.length ? 'no' : 'ok'],
+        !m.requiredOps.length ? '—' : [m.missingOps.length ? m.missingOps.join(', ') : `none (of ${m.requiredOps.length} ops)`, m.missingOps.length ? 'no' : 'ok'],
       ]),
     );
   }

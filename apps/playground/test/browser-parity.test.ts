@@ -81,13 +81,19 @@ if (skipReason && !REQUIRED) console.warn(`browser parity check skipped: ${skipR
 let server: Server;
 let browser: Browser;
 let base: string;
-const runs = new Map<string, { report: ParityReport; console: string[]; wallMs: number }>();
+type PageRun = { report: ParityReport; console: string[]; wallMs: number };
+/** One page load per query, shared by the tests that look at it (a failed load is not retried). */
+const runs = new Map<string, Promise<PageRun>>();
 const summary: string[] = [];
 
 /** Opens parity.html with `query` and waits for window.__parity to finish. */
-async function runPage(query: string): Promise<{ report: ParityReport; console: string[]; wallMs: number }> {
-  const cached = runs.get(query);
-  if (cached) return cached;
+function runPage(query: string): Promise<PageRun> {
+  let run = runs.get(query);
+  if (!run) runs.set(query, (run = loadPage(query)));
+  return run;
+}
+
+async function loadPage(query: string): Promise<PageRun> {
   const t0 = Date.now();
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const log: string[] = [];
@@ -108,7 +114,6 @@ async function runPage(query: string): Promise<{ report: ParityReport; console: 
       await page.screenshot({ path: join(dir, `parity-${new URLSearchParams(query).get('backend')}.png`), fullPage: true });
     }
     const run = { report, console: log, wallMs: Date.now() - t0 };
-    runs.set(query, run);
     summary.push(describeRun(query, run));
     return run;
   } finally {

@@ -1,2 +1,3 @@
 export { topkClasses, type ClassScore } from './classify';
 export * from './coco/index';
+export * from './pose/index';

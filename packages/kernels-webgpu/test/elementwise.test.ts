@@ -266,6 +266,29 @@ describe.skipIf(!gpu)(`webgpu elementwise${reason ? ` (skipped: ${reason})` : ''
     }
   });
 
+  it('cast: all 36 dtype pairs match the cpu reference bit for bit', async () => {
+    const sources: Record<DType, TypedArray> = {
+      float32: Float32Array.from([0, -0, 1.5, -2.5, 255.5, 256, 65504, 65520, 1e-8, -3e9, 1e20, NaN, Infinity, -Infinity, 0.1]),
+      float16: Uint16Array.from([0x0000, 0x8000, 0x3c00, 0xc100, 0x7bff, 0x0001, 0x3555, 0x7c00, 0xfc00, 0x7e00, 0x5bf8, 0xd3ff, 0x4170, 0x2e66, 0x8123]),
+      int32: Int32Array.from([0, 1, -1, 255, 256, -256, 2147483647, -2147483648, 16777217, 65519, 65520, 70000, -70000, 3, 1000]),
+      int64: BigInt64Array.from([0n, 1n, -1n, 255n, 256n, 2n ** 31n, -(2n ** 31n) - 1n, 2n ** 53n + 1n, 2n ** 60n + 2n ** 36n + 1n, -(2n ** 63n), 2n ** 63n - 1n, 65520n, 70000n, 4294967296n + 7n, -5n]),
+      uint8: Uint8Array.from([0, 1, 2, 127, 128, 200, 255, 3, 4, 5, 6, 7, 8, 9, 10]),
+      bool: Uint8Array.from([0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1]),
+    };
+    const dtypes = Object.keys(sources) as DType[];
+    for (const from of dtypes) {
+      for (const to of dtypes) {
+        const { gpu: g, cpu: c } = await both(([x]) => cast(x!, to), [{ data: sources[from], shape: [15], dtype: from }]);
+        expect(g.dtype).toBe(to);
+        const bits = (a: TypedArray) => Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+        // NaN bit patterns may differ (float16 NaNs become the canonical quiet NaN); compare NaNs as NaN
+        const canon = (a: TypedArray, d: DType) =>
+          d === 'float32' ? Array.from(a as Float32Array, (v) => (Number.isNaN(v) ? 'NaN' : v)) : d === 'float16' ? Array.from(a as Uint16Array, (h) => ((h & 0x7c00) === 0x7c00 && h & 0x3ff ? 'NaN' : h)) : bits(a);
+        expect(canon(g.data, to), `${from} → ${to}`).toEqual(canon(c.data, to));
+      }
+    }
+  });
+
   it('comparisons and where with broadcasting over packed bool / uint8 outputs of odd sizes', async () => {
     const a = f32s(7 * 9, -1, 1, 12);
     const b = f32s(3, -1, 1, 13);

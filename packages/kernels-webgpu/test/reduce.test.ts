@@ -170,13 +170,16 @@ describe.skipIf(!gpu)(`webgpu reductions${reason ? ` (skipped: ${reason})` : ''}
   });
 
   describe('softmax / layerNorm rows of model size', () => {
-    it('softmax over rows of 1568 (attention), a middle axis, float16', async () => {
+    // rows up to 8 elements per thread are held in registers (one global read); longer rows stream
+    it('softmax over rows of 1568 (attention), a middle axis, float16, and rows too long to cache (3000)', async () => {
+      await check(([t]) => softmax(t!, -1), [host('float32', [2, 3000], 21, -8, 8)], { abs: 1e-7, rel: 2e-6 });
       await check(([t]) => softmax(t!, -1), [host('float32', [3, 1568], 12, -8, 8)], { abs: 1e-7, rel: 2e-6 });
       await check(([t]) => softmax(t!, 1), [host('float32', [2, 300, 4], 13, -20, 20)], { abs: 1e-7, rel: 2e-6 });
       await check(([t]) => softmax(t!, -1), [host('float16', [4, 777], 14, -4, 4)], { abs: 1e-6, rel: 1e-3 });
     });
 
-    it('layerNorm over 768 (with weight and bias), over two trailing dims, float16', async () => {
+    it('layerNorm over 768 (with weight and bias), over two trailing dims, float16, and rows too long to cache (2500)', async () => {
+      await check(([x, ww, bb]) => layerNorm(x!, ww, bb), [host('float32', [3, 2500], 22, -3, 5), host('float32', [2500], 23), host('float32', [2500], 24)], { abs: 1e-5, rel: 1e-5 });
       const w = host('float32', [768], 15, 0.5, 1.5);
       const b = host('float32', [768], 16);
       await check(([x, ww, bb]) => layerNorm(x!, ww, bb), [host('float32', [6, 768], 17, -3, 5), w, b], { abs: 1e-5, rel: 1e-5 });

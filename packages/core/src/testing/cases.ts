@@ -3,6 +3,7 @@ import { closedFormCases } from './closed-form';
 import { type RawCase, decodeAttrs, decodeTensor } from './codec';
 import { OFFICIAL_CASES, ORT_CASES } from './cases.generated';
 import { poseCases } from './cases-pose';
+import { detectionCases } from './cases-detection';
 import { PROGRAMS } from './programs';
 import type { ConformanceCase, HostTensor, OpCase, ProgramCase } from './types';
 
@@ -66,7 +67,7 @@ let cache: readonly ConformanceCase[] | null = null;
  */
 export function conformanceCases(): readonly ConformanceCase[] {
   if (cache) return cache;
-  const all = [...ORT_CASES.map(decodeCase), ...OFFICIAL_CASES.map(decodeCase), ...closedFormCases(), ...poseCases()];
+  const all = [...ORT_CASES.map(decodeCase), ...OFFICIAL_CASES.map(decodeCase), ...closedFormCases(), ...poseCases(), ...detectionCases()];
   const seen = new Set<string>();
   for (const c of all) {
     if (seen.has(c.name)) throw new Error(`conformance case name '${c.name}' is used twice`);

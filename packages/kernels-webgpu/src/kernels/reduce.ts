@@ -554,7 +554,23 @@ function sumTree(wg: number): string {
   return treeReduce(wg, (a, b) => `(${a} + ${b})`);
 }
 
-function softmaxProgram(key: string, s: Storage, wg: number): ProgramDesc {
+/**
+ * Per-thread element slots when a row fits in 8 per thread: each element is read from global memory
+ * once and kept in registers across the phases (0: stream the row from memory in every phase).
+ */
+function rowCache(len: number, wg: number): number {
+  const per = Math.ceil(len / wg);
+  return per <= 1 ? 1 : per <= 2 ? 2 : per <= 4 ? 4 : per <= 8 ? 8 : 0;
+}
+
+/** WGSL loop over this thread's elements j of a row of `len`; `body(cached)` may use v[c] when cached. */
+function rowLoop(wg: number, cache: number, len: string, body: (cached: boolean) => string): string {
+  if (cache) return [`  for (var c = 0u; c < ${cache}u; c++) {`, `    let j = lid.x + c * ${wg}u;`, `    if (j < ${len}) { ${body(true)} }`, '  }'].join('\n');
+  return `  for (var j = lid.x; j < ${len}; j += ${wg}u) { ${body(false)} }`;
+}
+
+function softmaxProgram(key: string, s: Storage, wg: number, cache: number): ProgramDesc {
+  const x = readExpr(s, 'X', 'base + j * u.inner');
   return program({
     key,
     workgroupSize: wg,
@@ -576,21 +592,19 @@ function softmaxProgram(key: string, s: Storage, wg: number): ProgramDesc {
       '  let p = g / u.inner;',
       '  let q = g % u.inner;',
       '  let base = p * u.dim * u.inner + q;',
+      cache ? `  var v: array<f32, ${cache}>;` : '',
       '  var m = f32_inf(true);',
-      `  for (var j = lid.x; j < u.dim; j += ${wg}u) { m = f32_max_nan(m, ${readExpr(s, 'X', 'base + j * u.inner')}); }`,
+      rowLoop(wg, cache, 'u.dim', (c) => (c ? `v[c] = ${x}; m = f32_max_nan(m, v[c]);` : `m = f32_max_nan(m, ${x});`)),
       '  sh[lid.x] = m;',
       treeReduce(wg, (a, b) => `f32_max_nan(${a}, ${b})`),
       '  m = sh[0];',
       '  workgroupBarrier();',
       '  var e = 0.0;',
-      `  for (var j = lid.x; j < u.dim; j += ${wg}u) { e = e + f32_exp(${readExpr(s, 'X', 'base + j * u.inner')} - m); }`,
+      rowLoop(wg, cache, 'u.dim', (c) => (c ? 'v[c] = f32_exp(v[c] - m); e = e + v[c];' : `e = e + f32_exp(${x} - m);`)),
       '  sh[lid.x] = e;',
       sumTree(wg),
       '  let total = sh[0];',
-      `  for (var j = lid.x; j < u.dim; j += ${wg}u) {`,
-      '    let o = base + j * u.inner;',
-      `    Y[o] = f32_exp(${readExpr(s, 'X', 'o')} - m) / total;`,
-      '  }',
+      rowLoop(wg, cache, 'u.dim', (c) => `Y[base + j * u.inner] = ${c ? 'v[c]' : `f32_exp(${x} - m)`} / total;`),
     ].join('\n'),
   });
 }
@@ -609,15 +623,18 @@ function softmaxKernel(ctx: Ctx<AxisAttrs>): unknown[] {
   const tmp = allocFor(backend, 'float32', x.size);
   const s = storageOf(x.dtype);
   const wg = normWorkgroup(dim);
-  const key = `reduce/softmax/${s}/wg${wg}`;
-  if (dim > 0) dispatchRows(backend, key, () => softmaxProgram(key, s, wg), [asHandle(x.handle).buffer, tmp.buffer], rows, { rows, dim, inner });
+  const cache = rowCache(dim, wg);
+  const key = `reduce/softmax/${s}/wg${wg}/c${cache}`;
+  if (dim > 0) dispatchRows(backend, key, () => softmaxProgram(key, s, wg, cache), [asHandle(x.handle).buffer, tmp.buffer], rows, { rows, dim, inner });
   return [finishPacked(backend, tmp, 'f32', o.shape, o.dtype)];
 }
 
-function layerNormProgram(key: string, s: Storage, wg: number, hasW: boolean, hasB: boolean): ProgramDesc {
+function layerNormProgram(key: string, s: Storage, wg: number, cache: number, hasW: boolean, hasB: boolean): ProgramDesc {
   const bindings = [{ name: 'X', type: bindingType(s), access: 'read' as const }];
   if (hasW) bindings.push({ name: 'W', type: bindingType(s), access: 'read' });
   if (hasB) bindings.push({ name: 'B', type: bindingType(s), access: 'read' });
+  const x = readExpr(s, 'X', 'base + j');
+  const affine = (v: string) => `${hasW || hasB ? '(' : ''}(${v} - mean) * inv${hasW ? ` * ${readExpr(s, 'W', 'j')}` : ''}${hasB ? ` + ${readExpr(s, 'B', 'j')}` : ''}${hasW || hasB ? ')' : ''}`;
   return program({
     key,
     workgroupSize: wg,
@@ -633,23 +650,20 @@ function layerNormProgram(key: string, s: Storage, wg: number, hasW: boolean, ha
       GROUP_INDEX,
       '  if (g >= u.rows) { return; }',
       '  let base = g * u.len;',
+      cache ? `  var v: array<f32, ${cache}>;` : '',
       '  var acc = 0.0;',
-      `  for (var j = lid.x; j < u.len; j += ${wg}u) { acc = acc + ${readExpr(s, 'X', 'base + j')}; }`,
+      rowLoop(wg, cache, 'u.len', (c) => (c ? `v[c] = ${x}; acc = acc + v[c];` : `acc = acc + ${x};`)),
       '  sh[lid.x] = acc;',
       sumTree(wg),
       '  let mean = sh[0] / f32(u.len);',
       '  workgroupBarrier();',
       '  acc = 0.0;',
-      `  for (var j = lid.x; j < u.len; j += ${wg}u) { let d = ${readExpr(s, 'X', 'base + j')} - mean; acc = acc + d * d; }`,
+      // two-pass (centred) variance: no cancellation when |mean| >> std
+      rowLoop(wg, cache, 'u.len', (c) => `let d = ${c ? 'v[c]' : x} - mean; acc = acc + d * d;`),
       '  sh[lid.x] = acc;',
       sumTree(wg),
       '  let inv = 1.0 / sqrt(sh[0] / f32(u.len) + u.eps);',
-      `  for (var j = lid.x; j < u.len; j += ${wg}u) {`,
-      `    var y = (${readExpr(s, 'X', 'base + j')} - mean) * inv;`,
-      hasW ? `    y = y * ${readExpr(s, 'W', 'j')};` : '',
-      hasB ? `    y = y + ${readExpr(s, 'B', 'j')};` : '',
-      '    Y[base + j] = y;',
-      '  }',
+      rowLoop(wg, cache, 'u.len', (c) => `Y[base + j] = ${affine(c ? 'v[c]' : x)};`),
     ].join('\n'),
   });
 }
@@ -664,9 +678,10 @@ function layerNormKernel(ctx: Ctx<LayerNormAttrs>): unknown[] {
   const tmp = allocFor(backend, 'float32', x.size);
   const s = storageOf(x.dtype);
   const wg = normWorkgroup(len);
-  const key = `reduce/layerNorm/${s}/wg${wg}/${w ? 'w' : ''}${b ? 'b' : ''}`;
+  const cache = rowCache(len, wg);
+  const key = `reduce/layerNorm/${s}/wg${wg}/c${cache}/${w ? 'w' : ''}${b ? 'b' : ''}`;
   const bufs = [x, w, b].filter((t): t is TensorInfo => t !== null).map((t) => asHandle(t.handle).buffer);
-  dispatchRows(backend, key, () => layerNormProgram(key, s, wg, !!w, !!b), [...bufs, tmp.buffer], rows, { rows, len, eps: ctx.attrs.eps });
+  dispatchRows(backend, key, () => layerNormProgram(key, s, wg, cache, !!w, !!b), [...bufs, tmp.buffer], rows, { rows, len, eps: ctx.attrs.eps });
   return [finishPacked(backend, tmp, 'f32', o.shape, o.dtype)];
 }
 
