@@ -13,11 +13,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Tensor, tensor } from '@tubelet/core';
-import { configFromOfficial, loadUniformer } from '@tubelet/models';
+import { type Tensor, loadStateDict, tensor } from '@tubelet/core';
+import { configFromOfficial, loadUniformer, loadVivit } from '@tubelet/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, probeMedia, readFrames } from '../src/media';
-import { imagenetInput, slowfastClipViews } from '../src/preprocess';
+import { dmvrClipViews, imagenetInput, slowfastClipViews } from '../src/preprocess';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const CLIP = fileURLToPath(new URL('../assets/vtest-clip.mp4', import.meta.url));
@@ -26,6 +26,8 @@ const VIDEO_CFG = join(FIX, 'video_tiny.io.safetensors');
 const VIDEO_W = join(FIX, 'video_tiny.weights.safetensors');
 const IMAGE_CFG = join(FIX, 'image_tiny.io.safetensors');
 const IMAGE_W = join(FIX, 'image_tiny.weights.safetensors');
+// a tiny ViViT Model 1 (HF layout) whose vector file holds its config (metadata), weights and io tensors
+const VIVIT = fileURLToPath(new URL('../../../packages/models/test/fixtures/vivit/m1_tubelet_token.safetensors', import.meta.url));
 
 interface Run {
   code: number;
@@ -201,6 +203,36 @@ describe('tubelet classify: video', () => {
     expect(j.views.count).toBe(2);
     // 8×8 dense on 24 frames: the span (64) is longer than the video → indices clamp at the last frame
     expect(j.views.frameIndices[0]).toEqual([0, 9, 18, 23, 23, 23, 23, 23]);
+  });
+});
+
+describe('tubelet classify: ViViT', () => {
+  it('4 clips × 3 crops, DMVR preprocessing, logits averaged: equal to the library view by view', async () => {
+    const { j } = await json([CLIP, '--config', VIVIT, '--weights', VIVIT, '--backend', 'cpu', '--topk', '3']);
+    expect(j.model).toMatchObject({ family: 'vivit', kind: 'video', classes: 5 });
+    expect(j.views).toMatchObject({ clips: 4, crops: 3, count: 12, official: '4x3', aggregate: 'mean', inputShape: [12, 3, 8, 32, 32] });
+    // 8 frames at stride 2 (a 16-frame span), 4 clips spread over the 64 frames (tf.linspace starts 0, 16, 32, 48)
+    expect(j.views.frameIndices).toEqual([0, 16, 32, 48].map((s) => Array.from({ length: 8 }, (_, i) => s + 2 * i)));
+    const { stateDict, metadata } = await loadStateDict(VIVIT);
+    const weights = new Map([...stateDict].filter(([k]) => !k.startsWith('input') && !k.startsWith('output')));
+    const model = await loadVivit(JSON.parse(metadata!.config!) as Record<string, unknown>, { weights });
+    const info = await probeMedia(CLIP);
+    const sum = new Float64Array(5);
+    for (const idx of j.views.frameIndices) {
+      // DMVR: resize_smallest(floor(32·256/224) = 36), 3 crops of 32, x·2/255 − 1
+      for (const view of dmvrClipViews(await readFrames(info, idx), 3, { minResize: 36, cropSize: 32 })) {
+        const x = tensor(view, [1, 3, 8, 32, 32]);
+        const y = model.forward(x);
+        const v = (await y.data()) as Float32Array;
+        for (let c = 0; c < 5; c++) sum[c] += v[c]! / 12;
+        x.dispose();
+        y.dispose();
+      }
+    }
+    model.dispose();
+    const order = [...sum.keys()].sort((a, b) => sum[b]! - sum[a]!).slice(0, 3);
+    expect(j.topk.map((t) => t.classId)).toEqual(order);
+    expect(relErr(j.topk.map((t) => t.logit), order.map((c) => sum[c]!))).toBeLessThanOrEqual(1e-4);
   });
 });
 

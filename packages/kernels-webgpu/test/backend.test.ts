@@ -6,7 +6,9 @@ import {
   add,
   backendReport,
   getBackend,
-  matmul,
+  defineOp,
+  registerKernel,
+  runOp,
   memory,
   removeBackend,
   tensor,
@@ -201,10 +203,12 @@ describe.skipIf(!gpu)(`webgpu backend${reason ? ` (skipped: ${reason})` : ''}`, 
       for (const t of [a, b, c, y, z]) t.dispose();
     });
 
-    it('says clearly which dtypes it does not run yet', () => {
-      const a = tensor(new Uint8Array([1, 2]), [2], { backend: 'webgpu' });
-      expect(() => add(a, a)).toThrow(/add: the webgpu backend runs add on float32, int32 only for now, got uint8/);
+    it('runs packed dtypes (uint8: four values per 32-bit word)', async () => {
+      const a = tensor(new Uint8Array([1, 2, 3, 4, 5]), [5], { backend: 'webgpu' });
+      const y = add(a, a);
+      expect(Array.from((await y.data()) as Uint8Array)).toEqual([2, 4, 6, 8, 10]);
       a.dispose();
+      y.dispose();
     });
 
     it('compiles each program once (pipeline cache)', async () => {
@@ -257,9 +261,18 @@ describe.skipIf(!gpu)(`webgpu backend${reason ? ` (skipped: ${reason})` : ''}`, 
     g.dispose();
   });
 
-  it('throws for an op with no webgpu kernel yet (matmul)', () => {
-    const a = tensor(randoms(4), [2, 2], { backend: 'webgpu' });
-    expect(() => matmul(a, a)).toThrow("matmul: backend 'webgpu' has no kernel for this op");
+  it('throws, never falls back, for an op with no webgpu kernel', () => {
+    // an op with a cpu kernel only
+    const op = defineOp<Record<string, never>>({
+      name: 'testOnlyCpuIdentity',
+      inputs: [{ name: 'x' }],
+      doc: 'identity, registered for cpu only (test)',
+      normalize: () => ({}),
+      infer: (m) => [{ shape: m[0]!.shape.slice(), dtype: m[0]!.dtype }],
+    });
+    registerKernel('testOnlyCpuIdentity', 'cpu', (ctx) => [ctx.inputs[0]!.handle]);
+    const a = tensor(randoms(8), [2, 4], { backend: 'webgpu' });
+    expect(() => runOp(op, [a])).toThrow("testOnlyCpuIdentity: backend 'webgpu' has no kernel for this op");
     a.dispose();
   });
 

@@ -1,7 +1,6 @@
 import { setupWebGpu } from './helpers';
 import { type Tensor, conv, convTranspose, memory, removeBackend } from '@tubelet/core';
 import type { ConvArgs, ConvTransposeArgs } from '@tubelet/core';
-import { defineConformanceSuite } from '@tubelet/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebGpuBackend } from '../src/index';
 import { type Geo, convPath, depthwiseTile, setConvPath } from '../src/kernels/conv';
@@ -11,12 +10,6 @@ const { backend: gpu, reason } = await setupWebGpu();
 const be = gpu as WebGpuBackend;
 afterAll(() => removeBackend('webgpu'));
 
-if (gpu) {
-  defineConformanceSuite('webgpu', {
-    dtypes: ['float32', 'float16', 'bool'],
-    filter: (c) => c.kind === 'op' && (c.op === 'conv' || c.op === 'convTranspose'),
-  });
-}
 
 const cv = (args: ConvArgs) => (x: (Tensor | null)[]) => conv(x[0]!, x[1]!, x[2], args);
 const ct = (args: ConvTransposeArgs) => (x: (Tensor | null)[]) => convTranspose(x[0]!, x[1]!, x[2], args);

@@ -1,6 +1,5 @@
 import { setupWebGpu } from './helpers';
 import { type Tensor, linear, matmul, memory, removeBackend } from '@tubelet/core';
-import { defineConformanceSuite } from '@tubelet/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebGpuBackend } from '../src/index';
 import { setGemmDispatchCap } from '../src/kernels/gemm-core';
@@ -11,13 +10,6 @@ const { backend: gpu, reason } = await setupWebGpu();
 const be = gpu as WebGpuBackend;
 afterAll(() => removeBackend('webgpu'));
 
-// the conformance cases of the ops in this file (float16 opted in)
-if (gpu) {
-  defineConformanceSuite('webgpu', {
-    dtypes: ['float32', 'float16', 'bool'],
-    filter: (c) => c.kind === 'op' && (c.op === 'matmul' || c.op === 'linear'),
-  });
-}
 
 const mm = (attrs: { transA?: boolean; transB?: boolean } = {}) => (x: (Tensor | null)[]) => matmul(x[0]!, x[1]!, attrs);
 

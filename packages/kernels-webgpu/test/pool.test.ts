@@ -1,7 +1,6 @@
 import { setupWebGpu } from './helpers';
 import { type Tensor, avgPool, maxPool, memory, removeBackend } from '@tubelet/core';
 import type { PoolArgs } from '@tubelet/core';
-import { defineConformanceSuite } from '@tubelet/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebGpuBackend } from '../src/index';
 import { compareWithCpu, f16, f32 } from './gemm-compare';
@@ -10,12 +9,6 @@ const { backend: gpu, reason } = await setupWebGpu();
 const be = gpu as WebGpuBackend;
 afterAll(() => removeBackend('webgpu'));
 
-if (gpu) {
-  defineConformanceSuite('webgpu', {
-    dtypes: ['float32', 'float16', 'bool'],
-    filter: (c) => c.kind === 'op' && (c.op === 'avgPool' || c.op === 'maxPool'),
-  });
-}
 
 const mp = (a: PoolArgs) => (x: (Tensor | null)[]) => maxPool(x[0]!, a);
 const ap = (a: PoolArgs) => (x: (Tensor | null)[]) => avgPool(x[0]!, a);

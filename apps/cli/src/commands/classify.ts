@@ -412,7 +412,8 @@ async function chooseBackend(name: string): Promise<{ backend: string; note: str
   if (name === 'auto') {
     for (const cand of ['cuda', 'webgpu']) {
       if (!known.includes(cand)) continue;
-      if (cand === 'webgpu' && !gpuPresent()) continue;
+      // WebGPU only on a hardware adapter: not SwiftShader (the scripts point Vulkan at it when there is no GPU)
+      if (cand === 'webgpu' && (!gpuPresent() || /swiftshader/i.test(process.env.VK_ICD_FILENAMES ?? ''))) continue;
       try {
         const b = await initBackend(cand);
         if (cand === 'webgpu' && softwareAdapter(b)) continue;
@@ -739,6 +740,7 @@ export async function runClassify(input: string, o: ClassifyOptions): Promise<vo
         frames: info.frameCount,
         fps: info.fps,
         codec: info.codec,
+        note: dec.note,
       },
       model: {
         name: spec.name,
@@ -793,6 +795,9 @@ export async function runClassify(input: string, o: ClassifyOptions): Promise<vo
     const perView = nViews > 1 ? ` (${secs(forwardMs / nViews)}/view, batch ${batch})` : '';
     lines.push(`time     decode ${secs(decodeMs)} · preprocess ${secs(preprocessMs)} · load ${secs(loadMs)} · forward ${secs(forwardMs)}${perView} · total ${secs(totalMs)}`);
     if (weights.kind === 'random') lines.push('note     the weights are random unless --weights is given (a .pth/.safetensors path or an http(s) URL)');
+    if (weights.kind === 'random' && spec.family === 'vivit' && Math.max(...agg) === Math.min(...agg)) {
+      lines.push("note     all logits are equal: ViViT's classifier is zero-initialised (as in scenic), so random weights rank no class");
+    }
     console.log(lines.join('\n'));
   } finally {
     model.dispose();

@@ -29,9 +29,9 @@ function randn(n: number, seed: number): Float32Array {
 }
 
 /**
- * The foundation demo (replaced by `tubelet classify` on a real clip once the models land):
- * backends, the strict .pth reader on an official-code checkpoint, the safetensors round trip, and
- * UniFormer's video stem (Conv3d 3×4×4 stride 2×4×4 + LayerNorm) on the cpu backend.
+ * The foundation demo (`tubelet demo`; the README's main job is now `tubelet classify` on the shipped clip,
+ * see scripts/start.sh): backends, the strict .pth reader on an official-code checkpoint, the safetensors
+ * round trip, and UniFormer's video stem (Conv3d 3×4×4 stride 2×4×4 + LayerNorm) on the cpu backend.
  */
 export async function runDemo(): Promise<void> {
   console.log('tubelet demo — the foundation: backends, checkpoints, ops on the cpu reference backend');
@@ -91,5 +91,5 @@ export async function runDemo(): Promise<void> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  console.log('\nnext: `tubelet inspect <your .pth>` or `tubelet convert <in.pth> <out.safetensors>`; run `tubelet --help` for all commands');
+  console.log('\nnext: `tubelet classify apps/cli/assets/vtest-clip.mp4 --model uniformer-s-k400-8x8 --views 1x1` (the whole model on a real clip), `tubelet inspect <your .pth>` or `tubelet convert <in.pth> <out.safetensors>`; run `tubelet --help` for all commands');
 }

@@ -394,7 +394,7 @@ export async function runHeads(module: MaskRcnnHeadsModule, feats: readonly Tens
 
     const proposals = await f32Data(props.boxes);
     const det = await detectFromProposals(module, P, proposals, meta, { rec, rcnn: opts.rcnn });
-    if (opts.masks ?? true) {
+    if ((opts.masks ?? true) && det.labels.length > 0) {
       masks = maskStage(module, P, det, meta, rec);
       if (rec.wants('mask.pasted_prob') || rec.wants('mask.bin')) {
         const { prob, bin } = await pasteFull(masks, meta, mode, cfg.rcnn.maskThrBinary);
@@ -403,6 +403,20 @@ export async function runHeads(module: MaskRcnnHeadsModule, feats: readonly Tens
         prob.dispose();
         bin.dispose();
       }
+    } else if (opts.masks ?? true) {
+      // no detections: empty mask outputs of the right shapes
+      const M = 2 * cfg.maskRoiSize;
+      const [H, W] = meta.oriShape;
+      const empty: [string, number[]][] = [
+        ['mask.rois', [0, 4]],
+        ['mask.paste_boxes', [0, 4]],
+        ['mask.roi_feats', [0, cfg.fpnChannels, cfg.maskRoiSize, cfg.maskRoiSize]],
+        ['mask.logits_sel', [0, M, M]],
+        ['mask.probs28', [0, M, M]],
+        ['mask.pasted_prob', [0, H, W]],
+        ['mask.bin', [0, H, W]],
+      ];
+      for (const [k, shape] of empty) rec.putHost(k, new Float32Array(0), shape);
     }
     return { detections: det, ...(masks ? { masks } : {}), outputs: rec.outputs };
   } catch (e) {

@@ -44,3 +44,6 @@ export {
   type RunHeadsOptions,
 } from './heads';
 export { applyHeadsWeights, splitDetectorStateDict, type SplitStateDict } from './load';
+export { cv2ResizeLinear, preprocessDetectionImage, rescaleSize, type DetectionImage, type PreprocessedImage } from './preprocess';
+export { Detector, createDetector, type DetectDetailed, type DetectOptions, type Detection, type DetectorOptions } from './detector';
+export { MASKRCNN_HEADS_DEFAULT_OUTPUTS, MASKRCNN_HEADS_INPUTS, MASKRCNN_HEADS_OUTPUTS, metaFromConfig, runMaskRcnnHeads } from './run';

@@ -12,7 +12,10 @@
  *   (rows < 64, len > 8192) are split into chunks reduced by separate workgroups into partials,
  *   then a second pass reduces the partials.
  * - softmax (max, Σexp, write) and layerNorm (mean, Σ(x - mean)², write: two-pass variance)
- *   run one workgroup per row with shared-memory reductions; batchNorm is an elementwise map.
+ *   run one workgroup per row (32–256 threads by row length) with shared-memory reductions. A
+ *   row of up to 8 elements per thread (2048 at 256 threads: attention rows, every LayerNorm
+ *   width) is read from memory once and kept in registers across the phases, and softmax takes
+ *   each exp once; longer rows are streamed in every phase. batchNorm is an elementwise map.
  * - argmax / argmin carry (value, index) pairs; ties keep the lower index, NaN wins (torch).
  * - topk: one workgroup per row, k selection passes; pass t picks the best element strictly after
  *   the (value, index) picked by pass t-1 in the order "larger first (NaN largest), then lower
