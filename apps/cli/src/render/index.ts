@@ -15,5 +15,6 @@
  */
 export { Canvas, readableTextColor, TEXT_LINE_HEIGHT, type Box, type MaskRegion, type Rgb, type StrokeOptions, type TextOptions } from './canvas';
 export { PALETTE, paletteColor } from './colors';
+export { drawDetections, type DrawDetectionsOptions, type DrawableDetection } from './detections';
 export { CELL_HEIGHT, CELL_WIDTH, GLYPH_HEIGHT, GLYPH_WIDTH, glyph, hasGlyph, measureText } from './font';
 export { PngError, crc32, decodePng, encodePng, writePng, type Image8 } from './png';
