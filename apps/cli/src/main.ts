@@ -5,6 +5,7 @@ import { runConvert } from './commands/convert';
 import { runDemo } from './commands/demo';
 import { runInspect } from './commands/inspect';
 import { runModels } from './commands/models';
+import { POSE_OPTIONS, POSE_SUMMARY, POSE_USAGE, runPoseCli } from './commands/pose';
 import { RUN_ARCHS, runRun } from './commands/run';
 
 /** A mistake by the user: printed as one line, exit code 1 (2 for usage errors). */
@@ -92,6 +93,22 @@ const COMMANDS: Record<string, Command> = {
     },
     positionals: [1, 1],
     run: (p, v) => runClassify(p[0]!, v as ClassifyOptions),
+  },
+  export: {
+    summary: 'export a model (named or --arch/--config) with its weights to ONNX (opset 17, dynamic batch), traced on the tracing backend',
+    usage: 'tubelet export <model> <out.onnx> [--format onnx] [--weights PATH|URL [--sha256 HEX] | --seed N] [--input-shape 1x3x16x224x224] [--outputs a,b,…] | tubelet export --arch <arch> --config cfg.json|vectors.safetensors <out.onnx> …',
+    options: { format: { type: 'string' }, weights: { type: 'string' }, sha256: { type: 'string' }, seed: { type: 'string' }, arch: { type: 'string' }, config: { type: 'string' }, 'input-shape': { type: 'string' }, outputs: { type: 'string' } },
+    positionals: [1, 2],
+    run: async (p, v) => void (await (await import('./commands/export')).runExport({ ...(v as object), inputShape: v['input-shape'] as string | undefined, model: p.length === 2 ? p[0] : undefined, output: p[p.length - 1]! })),
+  },
+  pose: {
+    summary: POSE_SUMMARY,
+    usage: POSE_USAGE,
+    options: POSE_OPTIONS,
+    positionals: [1, Infinity],
+    run: async (p, v) => {
+      await runPoseCli(p, v);
+    },
   },
   demo: {
     summary: 'the foundation demo: backends, the .pth reader, safetensors round trip, a UniFormer stem on cpu',

@@ -77,6 +77,18 @@ describe('tubelet run (parity from outside the test suite)', () => {
     for (const [n, t] of ours) expect(relErr(t.data as Float32Array, ref.get(`output.${n}`)!.data as Float32Array), n).toBeLessThanOrEqual(1e-4);
   });
 
+  it('UniFormer pose (TopDown): heatmaps, flip test and decoded keypoints with center/scale from the input file', async () => {
+    const out = join(dir, 'pose.safetensors');
+    const r = await run(['run', '--arch', 'uniformer-pose', '--config', U('pose_tiny.io.safetensors'), '--weights', U('pose_tiny.weights.safetensors'), '--input', U('pose_tiny.io.safetensors'), '--output', out, '--outputs', 'backbone_out,heatmap,heatmap_flip_test,decode_preds']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [ours, ref] = [await tensors(out), await tensors(U('pose_tiny.io.safetensors'))];
+    for (const n of ['backbone_out', 'heatmap', 'heatmap_flip_test']) expect(relErr(ours.get(n)!.data as Float32Array, ref.get(n)!.data as Float32Array), n).toBeLessThanOrEqual(1e-4);
+    // keypoints decoded from our own heatmaps: <= 1e-3 px (parity/heads README), scores 1e-4
+    const [dp, dr] = [ours.get('decode_preds')!.data as Float32Array, ref.get('decode_preds')!.data as Float32Array];
+    for (let i = 0; i < dr.length; i++) expect(Math.abs(dp[i]! - dr[i]!), `decode_preds[${i}]`).toBeLessThanOrEqual(i % 3 === 2 ? 1e-4 : 1e-3);
+  });
+
   it('one-line errors: unknown arch, weights of another model, missing input tensor', async () => {
     const bad = await run(['run', '--arch', 'resnet', '--config', U('video_tiny.io.safetensors'), '--seed', '1', '--input', U('video_tiny.io.safetensors'), '--output', join(dir, 'x.safetensors')]);
     expect(bad.code).toBe(1);

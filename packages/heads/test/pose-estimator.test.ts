@@ -1,8 +1,8 @@
 /** createPoseEstimator / estimatePoses: the whole top-down pipeline, its API, bookkeeping and errors (tiny official weights). */
-import { memory, tensor } from '@tubelet/core';
+import { type StateDict, memory, tensor } from '@tubelet/core';
 import { configFromOfficial } from '@tubelet/models';
 import { describe, expect, it } from 'vitest';
-import { COCO_KEYPOINT_NAMES, boxToCenterScale, createPoseEstimator, oksIou, parsePersonBox, rescorePose } from '../src/index';
+import { COCO_KEYPOINT_NAMES, TopDownPose, boxToCenterScale, createPoseEstimator, oksIou, parsePersonBox, rescorePose } from '../src/index';
 import { readPoseFixture } from './pose-helpers';
 
 const io = readPoseFixture('pose_tiny.io.safetensors');
@@ -85,6 +85,34 @@ describe('createPoseEstimator / estimatePoses', () => {
     est.dispose();
     expect(memory().numTensors).toBeLessThan(weights);
     await expect(est.estimatePoses(img)).rejects.toThrow(/disposed/);
+  });
+
+  it("keypoints land where the heatmaps say: constant heatmaps (zero weights, final bias 1) put every keypoint at its crop's top-left corner", async () => {
+    const shapes = new TopDownPose(CONFIG).stateDictShapes();
+    const sd: StateDict = new Map();
+    for (const [k, shape] of shapes) {
+      if (k.endsWith('num_batches_tracked')) continue;
+      const n = shape.reduce((a, b) => a * b, 1);
+      sd.set(k, { dtype: 'F32', shape, data: new Float32Array(n).fill(k === 'keypoint_head.final_layer.bias' || k.endsWith('running_var') ? 1 : 0) });
+    }
+    const est = await createPoseEstimator(CONFIG, { weights: sd });
+    const boxes = [
+      [20, 30, 40, 100, 0.8],
+      [120, 10, 70, 50, 0.7],
+    ] as const;
+    const poses = await est.estimatePoses(picture(), { boxes, nms: false });
+    for (const p of poses) {
+      const { center, scale } = boxToCenterScale(parsePersonBox(boxes[p.boxIndex]!).xywh, CONFIG.imageSize);
+      const x0 = Math.fround(center[0] - Math.fround(Math.fround(scale[0] * 200) * 0.5));
+      const y0 = Math.fround(center[1] - Math.fround(Math.fround(scale[1] * 200) * 0.5));
+      for (const k of p.keypoints) expect([k.x, k.y, k.score]).toEqual([x0, y0, 1]);
+      expect(p.score).toBeCloseTo(p.boxScore, 6); // every keypoint scores 1 > 0.2
+    }
+    // box 0 is taller than 3:4, so the crop is widened around its centre: corner left of the box
+    const p0 = poses.find((p) => p.boxIndex === 0)!;
+    expect(p0.keypoints[0]!.x).toBeCloseTo(40 - (100 * 0.75 * 1.25) / 2, 4);
+    expect(p0.keypoints[0]!.y).toBeCloseTo(80 - (100 * 1.25) / 2, 4);
+    est.dispose();
   });
 
   it('rejects bad images and boxes with a clear message', async () => {

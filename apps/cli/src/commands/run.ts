@@ -14,9 +14,16 @@ import {
 } from '@tubelet/core';
 import { UNIFORMER_ARCHS, configFromOfficial, fromHfPixelValues, loadUniformer, loadVivit } from '@tubelet/models';
 import { UserError } from '../main';
+import { poseModelFromOfficial, poseRunOutputs } from './pose';
 import { registerOptionalBackends } from '../optional-backends';
 
 export const RUN_ARCHS = [...Object.keys(UNIFORMER_ARCHS), 'vivit'] as const;
+
+/** Host values of an optional tensor of the input file (e.g. the pose vectors' center / scale). */
+function optionalValues(dict: StateDict, name: string): Float32Array | undefined {
+  const t = dict.get(name);
+  return t ? Float32Array.from(t.data as Float32Array) : undefined;
+}
 
 export interface RunOptions {
   arch: string;
@@ -100,6 +107,15 @@ export async function runRun(o: RunOptions): Promise<void> {
       try {
         const names = requested ?? ['logits'];
         results = new Map(Object.entries(model.forwardOutputs(x, names.includes('all') ? 'all' : names)));
+      } finally {
+        model.dispose();
+      }
+    } else if (o.arch === 'uniformer-pose') {
+      // the TopDown model: backbone + keypoint head, flip test and decoding (the pose_tiny outputs)
+      const model = poseModelFromOfficial(cfgJson, { inputShape: x.shape, weights, seed, backend });
+      try {
+        const names = requested?.includes('all') ? 'all' : requested;
+        results = await poseRunOutputs(model, x, { outputs: names, center: optionalValues(inputs.stateDict, 'center'), scale: optionalValues(inputs.stateDict, 'scale') });
       } finally {
         model.dispose();
       }

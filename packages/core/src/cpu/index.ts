@@ -8,7 +8,7 @@ import { registerMatmulKernels } from './kernels/matmul';
 import { registerPoolKernels } from './kernels/pool';
 import { registerReduceKernels } from './kernels/reduce';
 import { registerResampleKernels } from './kernels/resample';
-import './kernels/boxes'; // registers boxDecode / boxEncode / gridAnchors / pasteMasks on import
+import { registerBoxKernels } from './kernels/boxes';
 import { registerWarpKernels } from './kernels/warp';
 
 export { CpuBackend, cpuKernel, alloc, type CpuKernelBody, type CpuKernelOptions } from './backend';
@@ -28,5 +28,6 @@ export function registerCpuBackend(): void {
   registerAttentionKernels();
   registerResampleKernels();
   registerDetectionKernels();
+  registerBoxKernels();
   registerWarpKernels();
 }

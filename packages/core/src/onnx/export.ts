@@ -228,15 +228,24 @@ const MAPPERS: Record<string, Mapper> = {
     }
   },
   clamp: (c) => {
+    // Max / Min rather than Clip: Clip without a bound clips to the dtype's finite range (±inf would become ±FLT_MAX)
     const dt = info(c, 0).dtype;
     const lo = attr<number>(c, 'min');
     const hi = attr<number>(c, 'max');
-    const bound = (v: number) => (Number.isFinite(v) ? c.scalar(dt, v) : '');
-    const ins = [c.inputs[0]!, bound(lo), bound(hi)];
-    while (ins.length > 1 && ins[ins.length - 1] === '') ins.pop();
-    c.op(ins.length === 1 ? 'Identity' : 'Clip', ins, undefined, c.outputs[0]);
+    let y = c.inputs[0]!;
+    const hasLo = Number.isFinite(lo);
+    const hasHi = Number.isFinite(hi);
+    if (hasLo) y = c.op('Max', [y, c.scalar(dt, lo)], undefined, hasHi ? undefined : c.outputs[0]);
+    if (hasHi) y = c.op('Min', [y, c.scalar(dt, hi)], undefined, c.outputs[0]);
+    if (!hasLo && !hasHi) c.op('Identity', [y], undefined, c.outputs[0]);
   },
-  where: direct('Where'),
+  where: (c) => {
+    if (info(c, 1).dtype !== 'bool') return void c.op('Where', c.inputs.slice(0, 3), undefined, c.outputs[0]);
+    // onnxruntime has no bool Where kernel: select on uint8
+    const u8 = (n: string) => c.op('Cast', [n], { to: ii(onnxDataType('uint8')) });
+    const y = c.op('Where', [c.inputs[0]!, u8(c.inputs[1]!), u8(c.inputs[2]!)]);
+    c.op('Cast', [y], { to: ii(onnxDataType('bool')) }, c.outputs[0]);
+  },
   cast: (c) => void c.op('Cast', [c.inputs[0]!], { to: ii(onnxDataType(attr<DType>(c, 'dtype'))) }, c.outputs[0]),
 
   // ---- linear algebra
@@ -338,18 +347,18 @@ const MAPPERS: Record<string, Mapper> = {
     );
   },
   maxPool: (c) => {
-    c.op(
-      'MaxPool',
-      [c.inputs[0]!],
-      {
-        kernel_shape: ai(attr<number[]>(c, 'kernel')),
-        strides: ai(attr<number[]>(c, 'stride')),
-        pads: ai(attr<number[]>(c, 'pads')),
-        dilations: ai(attr<number[]>(c, 'dilation')),
-        ceil_mode: ii(attr<boolean>(c, 'ceilMode') ? 1 : 0),
-      },
-      c.outputs[0],
-    );
+    const x = info(c, 0);
+    const a: Record<string, OnnxAttr> = {
+      kernel_shape: ai(attr<number[]>(c, 'kernel')),
+      strides: ai(attr<number[]>(c, 'stride')),
+      pads: ai(attr<number[]>(c, 'pads')),
+      dilations: ai(attr<number[]>(c, 'dilation')),
+      ceil_mode: ii(attr<boolean>(c, 'ceilMode') ? 1 : 0),
+    };
+    // onnxruntime's MaxPool skips NaN; ours (torch) propagates it: pool an is-NaN map alongside
+    const pooled = c.op('MaxPool', [c.inputs[0]!], a);
+    const nan = c.op('MaxPool', [c.op('Cast', [c.op('IsNaN', [c.inputs[0]!])], { to: ii(onnxDataType(x.dtype)) })], a);
+    c.op('Where', [c.op('Cast', [nan], { to: ii(onnxDataType('bool')) }), c.scalar(x.dtype, NaN), pooled], undefined, c.outputs[0]);
   },
 
   // ---- normalisation
@@ -521,6 +530,7 @@ const MAPPERS: Record<string, Mapper> = {
 };
 
 function reduce(c: ExportNodeContext, opType: string): void {
+  const x = info(c, 0);
   const axes = attr<number[]>(c, 'axes');
   const keep = attr<boolean>(c, 'keepDims') ? 1 : 0;
   if (axes.length === 0) {
@@ -528,12 +538,28 @@ function reduce(c: ExportNodeContext, opType: string): void {
     return;
   }
   // opset 13+: ReduceSum takes axes as an input; the others (until opset 18) as an attribute
-  if (opType === 'ReduceSum') c.op(opType, [c.inputs[0]!, c.i64(axes)], { keepdims: ii(keep) }, c.outputs[0]);
-  else c.op(opType, [c.inputs[0]!], { axes: ai(axes), keepdims: ii(keep) }, c.outputs[0]);
+  const red = (op: string, input: string, out?: string) =>
+    op === 'ReduceSum' ? c.op(op, [input, c.i64(axes)], { keepdims: ii(keep) }, out) : c.op(op, [input], { axes: ai(axes), keepdims: ii(keep) }, out);
+  if ((opType !== 'ReduceMax' && opType !== 'ReduceMin') || !isFloat(x.dtype)) {
+    red(opType, c.inputs[0]!, c.outputs[0]);
+    return;
+  }
+  // onnxruntime's ReduceMax / ReduceMin skip NaN; ours propagate it
+  const r = red(opType, c.inputs[0]!);
+  const nan = red('ReduceMax', c.op('Cast', [c.op('IsNaN', [c.inputs[0]!])], { to: ii(onnxDataType(x.dtype)) }));
+  c.op('Where', [c.op('Cast', [nan], { to: ii(onnxDataType('bool')) }), c.scalar(x.dtype, NaN), r], undefined, c.outputs[0]);
 }
 
 function argReduce(c: ExportNodeContext, opType: string): void {
-  const r = c.op(opType, [c.inputs[0]!], { axis: ii(attr<number>(c, 'axis')), keepdims: ii(attr<boolean>(c, 'keepDims') ? 1 : 0), select_last_index: ii(0) });
+  const x = info(c, 0);
+  const a = { axis: ii(attr<number>(c, 'axis')), keepdims: ii(attr<boolean>(c, 'keepDims') ? 1 : 0), select_last_index: ii(0) };
+  let r = c.op(opType, [c.inputs[0]!], a);
+  if (isFloat(x.dtype)) {
+    // ours (torch) take the first NaN as the largest / smallest value; onnxruntime skips NaN
+    const isNan = c.op('Cast', [c.op('IsNaN', [c.inputs[0]!])], { to: ii(onnxDataType('float32')) });
+    const any = c.op('ReduceMax', [isNan], { axes: ai([attr<number>(c, 'axis')]), keepdims: a.keepdims });
+    r = c.op('Where', [c.op('Cast', [any], { to: ii(onnxDataType('bool')) }), c.op('ArgMax', [isNan], a), r]);
+  }
   c.op('Cast', [r], { to: ii(onnxDataType('int32')) }, c.outputs[0]);
 }
 

@@ -92,7 +92,8 @@ interface PAnn {
   keypoints?: number[];
 }
 
-interface IouMat {
+/** IoU / OKS between an image's detections (score order) and ground truths (dataset order). */
+export interface CocoCocoIouMatrixrix {
   D: number;
   G: number;
   /** row-major D×G */
@@ -115,7 +116,7 @@ export class COCOeval {
   stats: number[] = [];
   /** the printed summary lines, as pycocotools prints them */
   summaryLines: string[] = [];
-  ious = new Map<string, IouMat | null>();
+  ious = new Map<string, CocoIouMatrix | null>();
   private gts = new Map<string, PAnn[]>();
   private dts = new Map<string, PAnn[]>();
   private paramsEval: CocoEvalParams | null = null;
@@ -185,7 +186,7 @@ export class COCOeval {
   }
 
   /** IoU (bbox or segm) between the image's detections (score order, at most maxDets[-1]) and ground truths. */
-  computeIoU(imgId: number, catId: number): IouMat | null {
+  computeIoU(imgId: number, catId: number): CocoIouMatrix | null {
     const p = this.params;
     const gt = this.group(this.gts, imgId, catId, !p.useCats);
     let dt = this.group(this.dts, imgId, catId, !p.useCats);
@@ -203,7 +204,7 @@ export class COCOeval {
   }
 
   /** Object keypoint similarity between the image's detections and ground truths (pycocotools' computeOks). */
-  computeOks(imgId: number, catId: number): IouMat | null {
+  computeOks(imgId: number, catId: number): CocoIouMatrix | null {
     const p = this.params;
     // pycocotools indexes by (imgId, catId) here even when useCats is off (catId -1: no ground truth)
     const gts = this.gts.get(key(imgId, catId)) ?? [];

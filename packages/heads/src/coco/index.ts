@@ -41,5 +41,6 @@ export {
   type IouType,
   type EvalImg,
   type CocoEvalResult,
+  type CocoIouMatrix,
   type CocoEvaluateOptions,
 } from './cocoeval';

@@ -9,7 +9,7 @@
  * flip test (flip, swap left/right, flip back, shift one column, average), heatmap decoding back to
  * image coordinates, rescoring by the visible keypoint scores and OKS-NMS (oks_thr 0.9).
  */
-import { type Tensor, cast, div, initBackend, keep, sub, tensor, tidy, transpose, warpAffine } from '@tubelet/core';
+import { type Tensor, cast, div, getBackend, getKernel, initBackend, keep, sub, tensor, tidy, transpose, warpAffine } from '@tubelet/core';
 import type { WeightsSource } from '@tubelet/models';
 import { type BoxXYWH, boxToCenterScale, getAffineTransform } from './affine';
 import type { TopDownPoseConfig, TopDownPoseConfigInput } from './config';
@@ -128,21 +128,32 @@ export class PoseEstimator {
     this.batchSize = opts.batchSize ?? 8;
   }
 
+  /** Affine crops [B, h, w, 3] uint8 of an HWC uint8 image for the given (center, scale) pairs (OpenCV's fixed-point warp). */
+  warpCrops(image: Tensor, cs: readonly { center: readonly [number, number]; scale: readonly [number, number] }[]): Tensor {
+    const [w, h] = this.config.imageSize;
+    return warpAffine(
+      image,
+      cs.map((c) => getAffineTransform(c.center, c.scale, 0, [w, h])),
+      { size: [w, h] },
+    );
+  }
+
+  /** ToTensor (/255) and NormalizeTensor of uint8 crops [B, h, w, 3] → float32 [B, 3, h, w]. */
+  normalizeCrops(u8: Tensor): Tensor {
+    return tidy(() => {
+      const b = u8.backend;
+      const mean = tensor(Float32Array.from(this.config.mean), [3], { backend: b });
+      const std = tensor(Float32Array.from(this.config.std), [3], { backend: b });
+      return transpose(div(sub(div(cast(u8, 'float32'), 255), mean), std), [0, 3, 1, 2]);
+    });
+  }
+
   /**
    * Normalised crops [B, 3, h, w] of one image for the given (center, scale) pairs: OpenCV's
    * fixed-point warp of the uint8 image, then ToTensor (/255) and NormalizeTensor.
    */
   crops(image: Tensor, cs: readonly { center: readonly [number, number]; scale: readonly [number, number] }[]): Tensor {
-    const [w, h] = this.config.imageSize;
-    const mats = cs.map((c) => getAffineTransform(c.center, c.scale, 0, [w, h]));
-    return tidy(() => {
-      const u8 = warpAffine(image, mats, { size: [w, h] });
-      const b = image.backend;
-      const mean = tensor(Float32Array.from(this.config.mean), [3], { backend: b });
-      const std = tensor(Float32Array.from(this.config.std), [3], { backend: b });
-      const x = div(sub(div(cast(u8, 'float32'), 255), mean), std);
-      return transpose(x, [0, 3, 1, 2]);
-    });
+    return tidy(() => this.normalizeCrops(this.warpCrops(image, cs)));
   }
 
   /** Poses of the people in `image` (one per box, after OKS-NMS), best first. */
@@ -161,11 +172,27 @@ export class PoseEstimator {
     const K = cfg.head.numJoints;
     const preds = new Float32Array(boxes.length * K * 2);
     const maxvals = new Float32Array(boxes.length * K);
-    const img = tensor(Uint8Array.from(image.data), [image.height, image.width, 3], { dtype: 'uint8', backend: this.backend });
+    // the crop runs where the model runs when that backend has a warpAffine kernel, else on cpu (then the crops move)
+    const target = getBackend(this.backend);
+    const warpOn = getKernel('warpAffine', target) ? target.name : 'cpu';
+    const img = tensor(Uint8Array.from(image.data), [image.height, image.width, 3], { dtype: 'uint8', backend: warpOn });
     try {
       for (let start = 0; start < boxes.length; start += bs) {
         const part = cs.slice(start, start + bs);
-        const hm = keep(tidy(() => this.model.testHeatmaps(this.crops(img, part), flipTest)));
+        let u8 = this.warpCrops(img, part);
+        if (u8.backend !== target.name) {
+          const moved = await u8.to(target.name).finally(() => u8.dispose());
+          u8 = moved;
+        }
+        const hm = keep(
+          tidy(() => {
+            try {
+              return this.model.testHeatmaps(this.normalizeCrops(u8), flipTest);
+            } finally {
+              u8.dispose();
+            }
+          }),
+        );
         let values: Float32Array;
         try {
           values = (await hm.data()) as Float32Array;

@@ -6,8 +6,6 @@
  * torch 1.13 CPU kernels) evaluates it — Math.fround of a double result is the exact float32 result
  * for + − × ÷ — so clamps, clips and thresholds downstream see the reference's values; only exp/log
  * may differ from torch's by an ulp.
- *
- * This module registers its kernels when imported (the cpu backend imports it).
  */
 import type { BoxCoderAttrs, GridAnchorsAttrs, PasteMasksAttrs } from '../../ops/detection';
 import { alloc, cpuKernel } from '../backend';
@@ -300,4 +298,3 @@ export function registerBoxKernels(): void {
   });
 }
 
-registerBoxKernels();
