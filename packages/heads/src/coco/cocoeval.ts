@@ -93,7 +93,7 @@ interface PAnn {
 }
 
 /** IoU / OKS between an image's detections (score order) and ground truths (dataset order). */
-export interface CocoCocoIouMatrixrix {
+export interface CocoIouMatrix {
   D: number;
   G: number;
   /** row-major D×G */
