@@ -5,6 +5,7 @@ import { runConvert } from './commands/convert';
 import { runDemo } from './commands/demo';
 import { runInspect } from './commands/inspect';
 import { runModels } from './commands/models';
+import { DETECT_OPTIONS, DETECT_SUMMARY, DETECT_USAGE, runDetect } from './commands/detect';
 import { POSE_OPTIONS, POSE_SUMMARY, POSE_USAGE, runPoseCli } from './commands/pose';
 import { RUN_ARCHS, runRun } from './commands/run';
 
@@ -100,6 +101,15 @@ const COMMANDS: Record<string, Command> = {
     options: { format: { type: 'string' }, weights: { type: 'string' }, sha256: { type: 'string' }, seed: { type: 'string' }, arch: { type: 'string' }, config: { type: 'string' }, 'input-shape': { type: 'string' }, outputs: { type: 'string' } },
     positionals: [1, 2],
     run: async (p, v) => void (await (await import('./commands/export')).runExport({ ...(v as object), inputShape: v['input-shape'] as string | undefined, model: p.length === 2 ? p[0] : undefined, output: p[p.length - 1]! })),
+  },
+  detect: {
+    summary: DETECT_SUMMARY,
+    usage: DETECT_USAGE,
+    options: DETECT_OPTIONS,
+    positionals: [1, 1],
+    run: async (p, v) => {
+      await runDetect({ input: p[0]!, ...v } as never);
+    },
   },
   pose: {
     summary: POSE_SUMMARY,

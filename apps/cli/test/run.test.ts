@@ -89,6 +89,22 @@ describe('tubelet run (parity from outside the test suite)', () => {
     for (let i = 0; i < dr.length; i++) expect(Math.abs(dp[i]! - dr[i]!), `decode_preds[${i}]`).toBeLessThanOrEqual(i % 3 === 2 ? 1e-4 : 1e-3);
   });
 
+  it('Mask R-CNN heads (mmdet semantics) on the stored backbone features: identical detections', async () => {
+    const f = fileURLToPath(new URL('../../../packages/heads/test/fixtures/detection/maskrcnn_mmdet_s0.safetensors', import.meta.url));
+    const out = join(dir, 'heads.safetensors');
+    const r = await run(['run', '--arch', 'maskrcnn-heads', '--config', f, '--weights', f, '--input', f, '--output', out, '--outputs', 'det.boxes,det.scores,det.labels']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [ours, ref] = [await tensors(out), await tensors(f)];
+    const labels = (t: { data: unknown }) => Array.from(t.data as ArrayLike<number | bigint>, Number);
+    expect(labels(ours.get('det.labels')!)).toEqual(labels(ref.get('det.labels')!));
+    const [b, rb] = [ours.get('det.boxes')!.data as Float32Array, ref.get('det.boxes')!.data as Float32Array];
+    expect(b.length).toBe(rb.length);
+    for (let i = 0; i < rb.length; i++) expect(Math.abs(b[i]! - rb[i]!)).toBeLessThanOrEqual(1e-3); // README: det boxes <= 1e-3 px
+    const [sc, rs] = [ours.get('det.scores')!.data as Float32Array, ref.get('det.scores')!.data as Float32Array];
+    for (let i = 0; i < rs.length; i++) expect(Math.abs(sc[i]! - rs[i]!)).toBeLessThanOrEqual(1e-5);
+  });
+
   it('one-line errors: unknown arch, weights of another model, missing input tensor', async () => {
     const bad = await run(['run', '--arch', 'resnet', '--config', U('video_tiny.io.safetensors'), '--seed', '1', '--input', U('video_tiny.io.safetensors'), '--output', join(dir, 'x.safetensors')]);
     expect(bad.code).toBe(1);

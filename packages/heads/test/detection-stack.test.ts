@@ -180,6 +180,10 @@ for (const name of ['maskrcnn_mmdet_s0', 'maskrcnn_tv_s0']) {
       expect(two.get('rpn.proposal_levels')!.dtype).toBe('int64');
       dispose(two);
       await expect(runMaskRcnnHeads(fx.config, fx.tensors, inputs, { outputs: ['det.nope'] })).rejects.toThrow(/unknown output det\.nope/);
+      const rnd = await runMaskRcnnHeads(fx.config, undefined, inputs, { seed: 1, outputs: ['fpn.p2'] });
+      expect(rnd.get('fpn.p2')!.shape).toEqual(fx.raw('fpn.p2').shape);
+      dispose(rnd);
+      await expect(runMaskRcnnHeads(fx.config, undefined, inputs)).rejects.toThrow(/give weights .* or a seed/);
       await expect(runMaskRcnnHeads(fx.config, fx.tensors, new Map([...inputs].slice(0, 3)))).rejects.toThrow(/input 'in\.c5' is missing/);
       dispose(inputs);
     });

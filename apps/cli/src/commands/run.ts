@@ -14,10 +14,11 @@ import {
 } from '@tubelet/core';
 import { UNIFORMER_ARCHS, configFromOfficial, fromHfPixelValues, loadUniformer, loadVivit } from '@tubelet/models';
 import { UserError } from '../main';
+import { MASKRCNN_HEADS_INPUTS, runMaskRcnnHeads } from './detect';
 import { poseModelFromOfficial, poseRunOutputs } from './pose';
 import { registerOptionalBackends } from '../optional-backends';
 
-export const RUN_ARCHS = [...Object.keys(UNIFORMER_ARCHS), 'vivit'] as const;
+export const RUN_ARCHS = [...Object.keys(UNIFORMER_ARCHS), 'vivit', 'maskrcnn-heads'] as const;
 
 /** Host values of an optional tensor of the input file (e.g. the pose vectors' center / scale). */
 function optionalValues(dict: StateDict, name: string): Float32Array | undefined {
@@ -77,6 +78,33 @@ function pickInput(dict: StateDict, arch: string, file: string): { raw: RawTenso
   throw new UserError(`${file} has no tensor named 'input' (it has: ${[...dict.keys()].slice(0, 6).join(', ')}${dict.size > 6 ? ', …' : ''})`);
 }
 
+async function writeOutputs(o: RunOptions, results: Map<string, Tensor>, backend: string, ms: number): Promise<void> {
+  try {
+    await writeSafetensorsFile(o.output, await tensorsToStateDict(results), { source: 'tubelet run', arch: o.arch, backend });
+    console.log(`wrote ${results.size} output${results.size === 1 ? '' : 's'} (${[...results].map(([k, t]) => `${k} [${t.shape.join(', ')}]`).join(', ')}) to ${o.output}; ${o.arch} on ${backend} in ${(ms / 1000).toFixed(2)} s`);
+  } finally {
+    dispose(results);
+  }
+}
+
+/** FPN → RPN → RoI → mask heads on backbone features `in.c2 … in.c5` of the input file (the maskrcnn vectors). */
+async function runHeads(o: RunOptions, cfgJson: Record<string, unknown>, inputs: StateDict, backend: string): Promise<void> {
+  const missing = MASKRCNN_HEADS_INPUTS.filter((k) => !inputs.has(k));
+  if (missing.length) throw new UserError(`${o.input} lacks the backbone features ${missing.join(', ')} that maskrcnn-heads takes`);
+  const weights = o.weights === undefined ? undefined : (await loadStateDict(o.weights)).stateDict;
+  const seed = o.seed === undefined ? undefined : Number(o.seed);
+  const requested = o.outputs?.split(',').map((s) => s.trim()).filter(Boolean);
+  const feats = new Map(MASKRCNN_HEADS_INPUTS.map((k) => [k, rawToTensor(inputs.get(k)!, { backend })] as const));
+  const t0 = performance.now();
+  let results: Map<string, Tensor>;
+  try {
+    results = await runMaskRcnnHeads(cfgJson, weights, feats, { outputs: requested?.includes('all') ? 'all' : requested, seed, backend });
+  } finally {
+    dispose(feats);
+  }
+  await writeOutputs(o, results, backend, performance.now() - t0);
+}
+
 export async function runRun(o: RunOptions): Promise<void> {
   if (!RUN_ARCHS.includes(o.arch as (typeof RUN_ARCHS)[number])) throw new UserError(`unknown --arch '${o.arch}' (one of: ${RUN_ARCHS.join(', ')})`);
   if (!o.output.endsWith('.safetensors')) throw new UserError(`--output must be a .safetensors file, got '${o.output}'`);
@@ -90,6 +118,7 @@ export async function runRun(o: RunOptions): Promise<void> {
   const inputs = await loadStateDict(o.input).catch((e: Error) => {
     throw new UserError(`cannot read --input '${o.input}': ${e.message.split('\n')[0]}`);
   });
+  if (o.arch === 'maskrcnn-heads') return runHeads(o, cfgJson, inputs.stateDict, backend);
   const { raw, hf } = pickInput(inputs.stateDict, o.arch, o.input);
   const weights = o.weights === undefined ? undefined : weightsOnly((await loadStateDict(o.weights)).stateDict);
   const seed = o.seed === undefined ? undefined : Number(o.seed);
@@ -134,11 +163,5 @@ export async function runRun(o: RunOptions): Promise<void> {
   } finally {
     x.dispose();
   }
-  const ms = performance.now() - t0;
-  try {
-    await writeSafetensorsFile(o.output, await tensorsToStateDict(results), { source: 'tubelet run', arch: o.arch, backend });
-    console.log(`wrote ${results.size} output${results.size === 1 ? '' : 's'} (${[...results].map(([k, t]) => `${k} [${t.shape.join(', ')}]`).join(', ')}) to ${o.output}; ${o.arch} on ${backend} in ${(ms / 1000).toFixed(2)} s`);
-  } finally {
-    dispose(results);
-  }
+  await writeOutputs(o, results, backend, performance.now() - t0);
 }

@@ -41,14 +41,14 @@ export function metaFromConfig(config: Record<string, unknown>, c2: Tensor): Ima
 /**
  * Runs the Mask R-CNN heads on `inputs` (in.c2 … in.c5, [1, C, H, W]) with `weights` (neck. /
  * rpn_head. / roi_head. keys, optionally under `weights.` as in the vector files; backbone. keys are
- * ignored) and returns the requested outputs (default: det.boxes, det.scores, det.labels, mask.bin;
+ * ignored; none: random weights from `opts.seed`) and returns the requested outputs (default: det.boxes, det.scores, det.labels, mask.bin;
  * 'all' = every name in MASKRCNN_HEADS_OUTPUTS), owned by the caller. Inputs are not disposed.
  */
 export async function runMaskRcnnHeads(
   config: Record<string, unknown>,
-  weights: ReadonlyMap<string, RawTensor>,
+  weights: ReadonlyMap<string, RawTensor> | undefined,
   inputs: ReadonlyMap<string, Tensor>,
-  opts: { outputs?: readonly string[] | 'all'; backend?: string } = {},
+  opts: { outputs?: readonly string[] | 'all'; backend?: string; seed?: number } = {},
 ): Promise<Map<string, Tensor>> {
   const cfg = headsConfigFromVectorConfig(config);
   const feats = MASKRCNN_HEADS_INPUTS.map((k) => {
@@ -61,7 +61,10 @@ export async function runMaskRcnnHeads(
   if (unknown.length) throw new Error(`maskrcnn-heads: unknown output${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${MASKRCNN_HEADS_OUTPUTS.join(', ')}`);
   const module = new MaskRcnnHeadsModule(cfg);
   try {
-    applyHeadsWeights(module, splitDetectorStateDict(weights).heads, { backend: opts.backend ?? feats[0]!.backend });
+    const backend = opts.backend ?? feats[0]!.backend;
+    if (weights && weights.size) applyHeadsWeights(module, splitDetectorStateDict(weights).heads, { backend });
+    else if (opts.seed !== undefined) module.randomInit(opts.seed, { backend });
+    else throw new Error('maskrcnn-heads: give weights (neck. / rpn_head. / roi_head. keys) or a seed for random weights');
     const meta = metaFromConfig(config, feats[0]!);
     const r = await runHeads(module, feats, meta, { record: new Set(names), masks: names.some((n) => n.startsWith('mask.')) });
     r.masks?.probs.dispose();
