@@ -263,13 +263,8 @@ const MAPPERS: Record<string, Mapper> = {
       c.op('Gemm', bias ? [c.inputs[0]!, c.inputs[1]!, bias] : [c.inputs[0]!, c.inputs[1]!], { transB: ii(1) }, c.outputs[0]);
       return;
     }
+    // x [..., in] @ weightᵀ (a Transpose of an initializer, folded by onnxruntime at load time) + bias
     const wt = c.op('Transpose', [c.inputs[1]!], { perm: ai([1, 0]) });
-    if (x.shape.length === 1) {
-      // [in] @ [in, out] → [out]
-      const y = c.op('MatMul', [c.inputs[0]!, wt], undefined, bias ? undefined : c.outputs[0]);
-      if (bias) c.op('Add', [y, bias], undefined, c.outputs[0]);
-      return;
-    }
     const y = c.op('MatMul', [c.inputs[0]!, wt], undefined, bias ? undefined : c.outputs[0]);
     if (bias) c.op('Add', [y, bias], undefined, c.outputs[0]);
   },
