@@ -13,6 +13,7 @@ import {
   linear,
   mean,
   reshape,
+  sdpa,
   slice,
   tensor,
   traceForExport,
@@ -129,6 +130,30 @@ describe('exportOnnx basics and errors', () => {
     const out = await runOnnx(bytes, { p: { dtype: 'float32', shape: [3], data: Float32Array.of(1, 2, 3) }, q: { dtype: 'float32', shape: [3], data: Float32Array.of(10, 20, 30) } });
     expect(Array.from(out.sum!.data as Float32Array)).toEqual([11, 22, 33]);
     expect(Array.from(out.same!.data as Float32Array)).toEqual([1, 2, 3]);
+  });
+
+  it('attention with a fully masked row gives zeros there, as our kernels do', async () => {
+    const q = rand(2 * 3, 5);
+    const k = rand(3 * 3, 6);
+    const v = rand(3 * 3, 7);
+    const mask = Uint8Array.of(0, 0, 0, 1, 0, 1);
+    const specs = [
+      { name: 'q', shape: [1, 2, 3] },
+      { name: 'k', shape: [1, 3, 3] },
+      { name: 'v', shape: [1, 3, 3] },
+      { name: 'm', shape: [2, 3], dtype: 'bool' as const },
+    ];
+    const graph = await traceGraph((a: Tensor, b: Tensor, c: Tensor, m: Tensor) => sdpa(a, b, c, m), specs, { keepValues: true });
+    const out = await runOnnx(exportOnnx(graph), {
+      q: { dtype: 'float32', shape: [1, 2, 3], data: q },
+      k: { dtype: 'float32', shape: [1, 3, 3], data: k },
+      v: { dtype: 'float32', shape: [1, 3, 3], data: v },
+      m: { dtype: 'bool', shape: [2, 3], data: mask },
+    });
+    const ref = sdpa(tensor(q, [1, 2, 3]), tensor(k, [1, 3, 3]), tensor(v, [1, 3, 3]), tensor(mask, [2, 3], { dtype: 'bool' }));
+    const want = ref.dataSync() as Float32Array;
+    expect(Array.from(want.subarray(0, 3))).toEqual([0, 0, 0]);
+    expect(maxDiff(out.output!.data as Float32Array, want)).toBeLessThan(1e-6);
   });
 
   it('needs constant values (keepValues) and opset 17', async () => {

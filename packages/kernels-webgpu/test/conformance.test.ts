@@ -15,12 +15,6 @@ import { setupWebGpu } from './helpers';
  * the reason). Remove an op from this list in the change that adds its kernel.
  */
 export const NOT_YET_ON_WEBGPU: readonly string[] = [
-  // added to the core catalogue by the pose / detection heads; cpu only so far
-  'warpAffine',
-  'boxDecode',
-  'boxEncode',
-  'gridAnchors',
-  'pasteMasks',
 ];
 
 const SKIP: Record<string, string> = Object.fromEntries(NOT_YET_ON_WEBGPU.map((op) => [`${op}/`, 'not yet implemented on webgpu']));

@@ -10,6 +10,13 @@
  * {@link traceForExport}, which makes both). Dims that differ between the two traces are `k·N`;
  * they become the symbolic `N` in the graph inputs / outputs, `-1` in Reshape targets, and
  * `k·Shape(input)[0]` wherever an op needs the whole shape (Expand, Resize sizes).
+ *
+ * Where onnxruntime's op differs from ours the export spells our semantics out: GELU (ONNX Gelu is
+ * opset 20) as 0.5·x·(1 + Erf(x/√2)) or its tanh form; NaN propagation of maxPool, max / min
+ * reductions and argmax / argmin (onnxruntime skips NaN) with IsNaN masks; clamp as Max / Min
+ * (Clip clips ±inf); attention rows with every key masked give zeros; Where on bool via uint8.
+ * Not exported (OnnxExportError naming the op): boxDecode, boxEncode, pasteMasks, warpAffine and
+ * nms with per-box classes.
  */
 import type { DType, TypedArray } from '../dtype';
 import { opCatalogue } from '../op';
@@ -289,7 +296,9 @@ const MAPPERS: Record<string, Mapper> = {
       for (let i = 0; i < Lq; i++) for (let j = 0; j <= Math.min(i, Lk - 1); j++) keep[i * Lk + j] = 1;
       s = c.op('Where', [c.constant('bool', [Lq, Lk], keep), s, minusInf()]);
     }
-    const p = c.op('Softmax', [s], { axis: ii(-1) });
+    let p = c.op('Softmax', [s], { axis: ii(-1) });
+    // a row with every key masked: softmax gives NaN in onnxruntime, zeros here (our kernels' rule)
+    if (mask || attr<boolean>(c, 'causal')) p = c.op('Where', [c.op('IsNaN', [p]), c.scalar(dt, 0), p]);
     c.op('MatMul', [p, c.inputs[2]!], undefined, c.outputs[0]);
   },
 

@@ -1,5 +1,6 @@
 import { registerAttentionKernels } from './attention';
 import { registerBinaryKernels } from './binary';
+import { registerBoxKernels } from './boxes';
 import { registerConvKernels } from './conv';
 import { registerDetectionKernels } from './detection';
 import { registerElementwiseKernels } from './elementwise';
@@ -8,6 +9,7 @@ import { registerMatmulKernels } from './matmul';
 import { registerPoolKernels } from './pool';
 import { registerReduceKernels } from './reduce';
 import { registerResampleKernels } from './resample';
+import { registerWarpKernels } from './warp';
 
 let done = false;
 /** Registers every webgpu kernel (idempotent). One file per op family. */
@@ -24,4 +26,6 @@ export function registerAllKernels(): void {
   registerAttentionKernels();
   registerResampleKernels();
   registerDetectionKernels();
+  registerBoxKernels();
+  registerWarpKernels();
 }
