@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // optional, loaded at run time by `tubelet bench --vs onnx`
+  external: ['onnxruntime-node'],
 });

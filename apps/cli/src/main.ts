@@ -5,6 +5,7 @@ import { runConvert } from './commands/convert';
 import { runDemo } from './commands/demo';
 import { runInspect } from './commands/inspect';
 import { runModels } from './commands/models';
+import { BENCH_USAGE, runBench } from './commands/bench';
 import { DETECT_OPTIONS, DETECT_SUMMARY, DETECT_USAGE, runDetect } from './commands/detect';
 import { POSE_OPTIONS, POSE_SUMMARY, POSE_USAGE, runPoseCli } from './commands/pose';
 import { RUN_ARCHS, runRun } from './commands/run';
@@ -101,6 +102,15 @@ const COMMANDS: Record<string, Command> = {
     options: { format: { type: 'string' }, weights: { type: 'string' }, sha256: { type: 'string' }, seed: { type: 'string' }, arch: { type: 'string' }, config: { type: 'string' }, 'input-shape': { type: 'string' }, outputs: { type: 'string' } },
     positionals: [1, 2],
     run: async (p, v) => void (await (await import('./commands/export')).runExport({ ...(v as object), inputShape: v['input-shape'] as string | undefined, model: p.length === 2 ? p[0] : undefined, output: p[p.length - 1]! })),
+  },
+  bench: {
+    summary: 'forward latency of a named model on a backend (warm-up, median and spread, GFLOP/s); --vs onnx runs the same model in onnxruntime-node in the same run',
+    usage: BENCH_USAGE,
+    options: { backend: { type: 'string' }, iters: { type: 'string' }, warmup: { type: 'string' }, vs: { type: 'string' }, 'input-shape': { type: 'string' }, json: { type: 'boolean' } },
+    positionals: [1, 1],
+    run: async (p, v) => {
+      await runBench({ model: p[0]!, backend: v.backend as string | undefined, iters: v.iters as string | undefined, warmup: v.warmup as string | undefined, vs: v.vs as string | undefined, inputShape: v['input-shape'] as string | undefined, json: Boolean(v.json) });
+    },
   },
   detect: {
     summary: DETECT_SUMMARY,

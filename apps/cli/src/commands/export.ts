@@ -293,3 +293,18 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
   console.log(`  weights  ${weights ? o.weights : `RANDOM (seed ${seed}) — not trained`}; exported in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return result;
 }
+
+/** The ONNX bytes of a named model with seeded random weights (for `tubelet bench --vs onnx`). */
+export async function onnxForNamedModel(name: string, seed: number, shape?: number[]): Promise<{ bytes: Uint8Array; inputName: string; inputShape: number[] }> {
+  const preset = uniformerPresets().find((p) => p.name === name);
+  let ex: Exportable;
+  if (preset) ex = await uniformerExportable(name, preset.name, shape ?? presetInputShape(preset), undefined, seed, undefined, undefined);
+  else if (name in VIVIT_PRESETS) ex = await vivitExportable(name, name, shape ?? null, undefined, seed, undefined, undefined);
+  else throw new UserError(`unknown model '${name}' (list them with 'tubelet models')`);
+  try {
+    const { graph, probe } = await traceForExport(ex.fn, [{ name: ex.inputName, shape: ex.inputShape }], { params: ex.params });
+    return { bytes: exportOnnx(graph, { batchProbe: probe, producer: 'tubelet' }), inputName: ex.inputName, inputShape: ex.inputShape };
+  } finally {
+    ex.dispose();
+  }
+}

@@ -70,7 +70,8 @@ export class OnnxExportError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Builder
 
-interface ValueInfo {
+/** A value as the op mappers see it. */
+export interface ExportValueInfo {
   shape: number[];
   dtype: DType;
   /** Per dim: 0 when static, else k with dim = k·N. */
@@ -107,6 +108,7 @@ class GraphBuilder {
 
   /** A small constant, shared between uses (cached by dtype, shape and values). */
   constant(dtype: OnnxDType, shape: number[], values: ArrayLike<number | bigint | boolean>, base = 'const'): string {
+    if (values.length > 64) return this.initializer(base, dtype, shape, toOnnxArray(dtype, values));
     const key = `${dtype}|${shape.join(',')}|${Array.from(values as ArrayLike<unknown>, String).join(',')}`;
     const hit = this.#constCache.get(key);
     if (hit) return hit;
@@ -136,10 +138,10 @@ export interface ExportNodeContext {
   readonly attrs: Record<string, unknown>;
   /** Input value names ('' for an omitted optional input). */
   readonly inputs: string[];
-  readonly inInfo: (ValueInfo | null)[];
+  readonly inInfo: (ExportValueInfo | null)[];
   /** The names the node's outputs must be written under. */
   readonly outputs: string[];
-  readonly outInfo: ValueInfo[];
+  readonly outInfo: ExportValueInfo[];
   /** Emits a node; returns its output names (fresh ones unless given). */
   emit(opType: string, inputs: string[], attrs?: Record<string, OnnxAttr>, outputs?: string[] | number): string[];
   /** One-output shorthand of emit. */
@@ -173,7 +175,7 @@ function direct(opType: string): Mapper {
 
 const attr = <T>(c: ExportNodeContext, k: string) => c.attrs[k] as T;
 
-function info(c: ExportNodeContext, i: number): ValueInfo {
+function info(c: ExportNodeContext, i: number): ExportValueInfo {
   const v = c.inInfo[i];
   if (!v) c.fail(`input ${i} is missing`);
   return v;
@@ -684,7 +686,7 @@ export function exportOnnxSpec(graph: TracedGraph, opts: ExportOnnxOptions = {})
   const batch = dynamic ? analyseBatch(graph, opts.batchProbe!) : null;
   const b = new GraphBuilder();
   const names = new Map<number, string>();
-  const infos = new Map<number, ValueInfo>();
+  const infos = new Map<number, ExportValueInfo>();
   const ksOf = (id: number, shape: number[]) => batch?.ks.get(id) ?? shape.map(() => 0);
 
   // graph inputs

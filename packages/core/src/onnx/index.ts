@@ -35,4 +35,4 @@ export type {
 } from './model';
 export { ProtoDecodeError, ProtoMessage, ProtoReader, ProtoWriter, toInt64, WireType } from './protobuf';
 export type { ProtoValue } from './protobuf';
-export { EXPORT_OPSET, exportOnnx, exportOnnxSpec, onnxExportableOps, onnxUnmappedOps, OnnxExportError, traceForExport, type ExportNodeContext, type ExportOnnxOptions, type ExportTraces, type TraceForExportOptions } from './export';
+export { EXPORT_OPSET, exportOnnx, exportOnnxSpec, onnxExportableOps, onnxUnmappedOps, OnnxExportError, traceForExport, type ExportNodeContext, type ExportOnnxOptions, type ExportValueInfo, type ExportTraces, type TraceForExportOptions } from './export';
