@@ -4,7 +4,7 @@
  * full-size forwards here). The top-k logits are checked against an independent computation through the
  * library (per-view, unbatched, summed in float64), downloads against a real HTTP server on 127.0.0.1.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -18,8 +18,8 @@ import { configFromOfficial, loadUniformer, loadVivit } from '@tubelet/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, probeMedia, readFrames } from '../src/media';
 import { dmvrClipViews, imagenetInput, slowfastClipViews } from '../src/preprocess';
+import { BIN, type Run, relErr, run as runBin } from './helpers';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const CLIP = fileURLToPath(new URL('../assets/vtest-clip.mp4', import.meta.url));
 const FIX = fileURLToPath(new URL('../../../packages/models/test/fixtures/uniformer/', import.meta.url));
 const VIDEO_CFG = join(FIX, 'video_tiny.io.safetensors');
@@ -29,21 +29,11 @@ const IMAGE_W = join(FIX, 'image_tiny.weights.safetensors');
 // a tiny ViViT Model 1 (HF layout) whose vector file holds its config (metadata), weights and io tensors
 const VIVIT = fileURLToPath(new URL('../../../packages/models/test/fixtures/vivit/m1_tubelet_token.safetensors', import.meta.url));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 let dir = '';
 let cache = '';
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'classify', ...args], { timeout: 60_000, env: { ...process.env, TUBELET_CACHE_DIR: cache, NO_COLOR: '1', ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+  return runBin(['classify', ...args], { timeout: 60_000, env: { ...process.env, TUBELET_CACHE_DIR: cache, NO_COLOR: '1', ...env } });
 }
 
 interface Result {
@@ -76,18 +66,6 @@ async function fails(args: string[], code: number, pattern: RegExp, env?: NodeJS
   expect(lines[0]).toMatch(/^tubelet: /);
   expect(lines[0]).toMatch(pattern);
   expect(r.stdout).toBe('');
-}
-
-/** max|a − b| / max(1, max|b|) */
-function relErr(a: number[], b: number[]): number {
-  expect(a.length).toBe(b.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / Math.max(1, m);
 }
 
 // the tiny video config as a JSON file in the official constructor names, with 8×4 dense sampling so that

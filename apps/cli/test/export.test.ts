@@ -3,20 +3,16 @@
  * the official vectors' weights and run in onnxruntime-node at two batch sizes; the outputs match
  * our cpu outputs (`tubelet run`) and the official vectors within 1e-4·max(1, max|ref|).
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeOnnxModel, parseSafetensors } from '@tubelet/core';
+import { decodeOnnxModel } from '@tubelet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, U, V, relErr, run as runBin, tensors } from './helpers';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-const FIX = fileURLToPath(new URL('../../../packages/models/test/fixtures/', import.meta.url));
-const U = (f: string) => join(FIX, 'uniformer', f);
-const V = (f: string) => join(FIX, 'vivit', f);
 /** The slice of onnxruntime-node's API used here. */
 interface OrtTensor {
   data: unknown;
@@ -31,17 +27,7 @@ interface Ort {
 // onnxruntime-node is a devDependency of @tubelet/core (the CLI itself never loads it)
 const ort = createRequire(fileURLToPath(new URL('../../../packages/core/package.json', import.meta.url)))('onnxruntime-node') as Ort;
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 120_000, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function tensors(path: string) {
-  return parseSafetensors(new Uint8Array(await readFile(path))).tensors;
-}
+const run = (args: string[]) => runBin(args, { timeout: 120_000, maxBuffer: 1 << 24 });
 
 async function ortRun(file: string, feeds: Record<string, { data: Float32Array; shape: number[] }>): Promise<Record<string, { data: Float32Array; dims: number[] }>> {
   const session = await ort.InferenceSession.create(file, { intraOpNumThreads: 1, executionProviders: ['cpu'] });
@@ -53,18 +39,6 @@ async function ortRun(file: string, feeds: Record<string, { data: Float32Array; 
   } finally {
     await session.release();
   }
-}
-
-/** max|ours − ref| / max(1, max|ref|), the parity README's criterion. */
-function relErr(ours: Float32Array, ref: Float32Array): number {
-  expect(ours.length).toBe(ref.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs(ours[i]! - ref[i]!));
-    m = Math.max(m, Math.abs(ref[i]!));
-  }
-  return d / Math.max(1, m);
 }
 
 const firstRow = (a: Float32Array, rows: number) => a.subarray(0, a.length / rows);

@@ -6,11 +6,11 @@
  * threshold, NaN / signed-zero scores, degenerate boxes, random RoIs in every mode), both division
  * paths of the kernels, the WGSL correctly rounded division, and a 50-iteration leak check.
  */
-import { setupWebGpu } from './helpers';
+import { expectSteadyState, ownedTensors, rng, setupWebGpu } from './helpers';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Tensor, f16BitsToF32, f32ToF16Bits, memory, nms, removeBackend, roiAlign, tensor } from '@tubelet/core';
+import { type Tensor, f16BitsToF32, f32ToF16Bits, nms, removeBackend, roiAlign, tensor } from '@tubelet/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebGpuBackend } from '../src/index';
 import { f32Below, setDetectionExactMode } from '../src/kernels/detection';
@@ -49,27 +49,9 @@ function readSafetensors(name: string): { get(key: string): StEntry; config: any
   };
 }
 
-/** Seeded uniform [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-const owned: Tensor[] = [];
-function on(backend: 'cpu' | 'webgpu', data: ArrayLike<number> | BigInt64Array, shape: number[], dtype?: 'float32' | 'int32' | 'int64' | 'float16'): Tensor {
-  const t = tensor(data as Float32Array, shape, { backend, ...(dtype ? { dtype } : {}) });
-  owned.push(t);
-  return t;
-}
-function keepT(t: Tensor): Tensor {
-  owned.push(t);
-  return t;
-}
+const { on, keepT, disposeAll } = ownedTensors();
 afterEach(() => {
-  for (const t of owned.splice(0)) if (!t.isDisposed) t.dispose();
+  disposeAll();
   setDetectionExactMode('auto');
 });
 
@@ -481,18 +463,7 @@ describe.skipIf(!gpu)('detection kernels on webgpu', () => {
         await k.data();
         for (const t of [x, ro, b, s, y, k]) t.dispose();
       };
-      await step(); // warm-up: pipelines compiled, pool buckets created
-      await be.sync();
-      const mem0 = memory('webgpu');
-      const st0 = be.stats();
-      for (let i = 0; i < 50; i++) await step();
-      await be.sync();
-      expect(memory('webgpu')).toEqual(mem0);
-      const st1 = be.stats();
-      expect(st1.inUseBytes).toBe(st0.inUseBytes);
-      expect(st1.allocatedBytes).toBe(st0.allocatedBytes);
-      expect(st1.numBuffers).toBe(st0.numBuffers);
-      expect(st1.pipelines).toBe(st0.pipelines);
+      const st1 = await expectSteadyState(be, step, 50);
       expect(st1.gpuErrors).toBe(0);
     });
   });

@@ -5,23 +5,14 @@
  * log, mmdet pastes, paste binary decisions), within a few float32 ulps elsewhere; plus a
  * 20-iteration leak check and a GPU error check. (The conformance suite runs the official vectors.)
  */
-import { setupWebGpu } from './helpers';
-import { type Tensor, boxDecode, boxEncode, f16BitsToF32, f32ToF16Bits, gridAnchors, memory, pasteMasks, removeBackend, tensor, warpAffine } from '@tubelet/core';
+import { expectSteadyState, rng, setupWebGpu } from './helpers';
+import { type Tensor, boxDecode, boxEncode, f16BitsToF32, f32ToF16Bits, gridAnchors, pasteMasks, removeBackend, tensor, warpAffine } from '@tubelet/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { WebGpuBackend } from '../src/index';
 
 const { backend: gpu } = await setupWebGpu();
 const be = gpu as WebGpuBackend;
 afterAll(() => removeBackend('webgpu'));
-
-/** Seeded uniform [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 const owned: Tensor[] = [];
 const keep = <T extends Tensor>(t: T): T => {
@@ -281,18 +272,7 @@ if (!gpu) {
         for (const o of outs) await o.data();
         for (const t of [x, b, d, m, b5, ...outs]) t.dispose();
       };
-      await step(); // warm-up: pipelines compiled, pool buckets created
-      await be.sync();
-      const mem0 = memory('webgpu');
-      const st0 = be.stats();
-      for (let i = 0; i < 20; i++) await step();
-      await be.sync();
-      expect(memory('webgpu')).toEqual(mem0);
-      const st1 = be.stats();
-      expect(st1.inUseBytes).toBe(st0.inUseBytes);
-      expect(st1.allocatedBytes).toBe(st0.allocatedBytes);
-      expect(st1.numBuffers).toBe(st0.numBuffers);
-      expect(st1.pipelines).toBe(st0.pipelines);
+      const st1 = await expectSteadyState(be, step, 20);
       expect(st1.gpuErrors).toBe(0);
     });
   });

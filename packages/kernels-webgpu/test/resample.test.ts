@@ -4,8 +4,8 @@
  * padding modes (nearest modes bit-exact, round-half-even ties included), float16, and a
  * 50-iteration leak check.
  */
-import { setupWebGpu } from './helpers';
-import { type Tensor, f16BitsToF32, f32ToF16Bits, gridSample, interpolate, memory, removeBackend, tensor } from '@tubelet/core';
+import { expectSteadyState, ownedTensors, rng, setupWebGpu } from './helpers';
+import { type Tensor, f16BitsToF32, f32ToF16Bits, gridSample, interpolate, removeBackend, tensor } from '@tubelet/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { WebGpuBackend } from '../src/index';
 
@@ -17,27 +17,8 @@ afterAll(() => removeBackend('webgpu'));
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-const owned: Tensor[] = [];
-function on(backend: 'cpu' | 'webgpu', data: ArrayLike<number>, shape: number[], dtype?: 'float32' | 'float16'): Tensor {
-  const t = tensor(data as Float32Array, shape, { backend, ...(dtype ? { dtype } : {}) });
-  owned.push(t);
-  return t;
-}
-function keepT(t: Tensor): Tensor {
-  owned.push(t);
-  return t;
-}
-afterEach(() => {
-  for (const t of owned.splice(0)) if (!t.isDisposed) t.dispose();
-});
+const { on, keepT, disposeAll } = ownedTensors();
+afterEach(disposeAll);
 
 /** Runs `f` on cpu and webgpu copies of the same float32 inputs; returns both outputs as float32 arrays. */
 async function both(inputs: { data: Float32Array; shape: number[] }[], f: (...xs: Tensor[]) => Tensor, dtype: 'float32' | 'float16' = 'float32') {
@@ -210,18 +191,7 @@ describe.skipIf(!gpu)('resample kernels on webgpu equal the cpu reference', () =
       await c.data();
       for (const t of [x, g, a, b, c]) t.dispose();
     };
-    await step();
-    await be.sync();
-    const mem0 = memory('webgpu');
-    const st0 = be.stats();
-    for (let i = 0; i < 50; i++) await step();
-    await be.sync();
-    expect(memory('webgpu')).toEqual(mem0);
-    const st1 = be.stats();
-    expect(st1.inUseBytes).toBe(st0.inUseBytes);
-    expect(st1.allocatedBytes).toBe(st0.allocatedBytes);
-    expect(st1.numBuffers).toBe(st0.numBuffers);
-    expect(st1.pipelines).toBe(st0.pipelines);
+    await expectSteadyState(be, step, 50);
   });
 
   it('raised no GPU errors (shader compilation, validation) in this file', async () => {

@@ -6,6 +6,7 @@
  * Keypoint coordinates are mmpose's (integer heatmap cell × stride + box offset, no half-pixel
  * shift): a keypoint at (x, y) is drawn centred on the continuous point (x, y).
  */
+import { COCO_SKELETON } from '@tubelet/heads';
 import { Canvas, type Rgb } from './canvas';
 
 export interface SkeletonKeypoint {
@@ -34,28 +35,8 @@ export interface SkeletonStyle {
   boxes?: boolean;
 }
 
-/** COCO skeleton (0-based), as @tubelet/heads' COCO_SKELETON. */
-export const COCO_LIMBS: readonly (readonly [number, number])[] = [
-  [15, 13],
-  [13, 11],
-  [16, 14],
-  [14, 12],
-  [11, 12],
-  [5, 11],
-  [6, 12],
-  [5, 6],
-  [5, 7],
-  [6, 8],
-  [7, 9],
-  [8, 10],
-  [1, 2],
-  [0, 1],
-  [0, 2],
-  [1, 3],
-  [2, 4],
-  [3, 5],
-  [4, 6],
-];
+/** COCO skeleton (0-based): @tubelet/heads' COCO_SKELETON. */
+export const COCO_LIMBS: readonly (readonly [number, number])[] = COCO_SKELETON;
 
 export const LEFT_COLOR: Rgb = [255, 128, 0];
 export const RIGHT_COLOR: Rgb = [51, 153, 255];

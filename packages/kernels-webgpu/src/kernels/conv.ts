@@ -328,6 +328,17 @@ fn mm_write(m: u32, n: u32, v: f32) { st_Y(offY + m * u.P + n, v + bias(m)); }`)
   });
   const bufs = b ? [x, w, b.buffer, y] : [x, w, y];
   const u: UniformValues = {
+    ...geoUniforms(g, Cg, Og, P),
+    pd: g.pad[0],
+    ph: g.pad[1],
+    pw: g.pad[2],
+  };
+  dispatchGemm(be, program, bufs, { M: Og, N: P, K, batch }, tile, u);
+}
+
+/** The geometry uniforms the conv and conv-transpose gemm programs share (built once per dispatch). */
+function geoUniforms(g: Geo, Cg: number, Og: number, P: number): UniformValues {
+  return {
     G: g.G,
     Cg,
     Og,
@@ -346,11 +357,7 @@ fn mm_write(m: u32, n: u32, v: f32) { st_Y(offY + m * u.P + n, v + bias(m)); }`)
     dd: g.dil[0],
     dh: g.dil[1],
     dw: g.dil[2],
-    pd: g.pad[0],
-    ph: g.pad[1],
-    pw: g.pad[2],
   };
-  dispatchGemm(be, program, bufs, { M: Og, N: P, K, batch }, tile, u);
 }
 
 function pointwiseConv(be: WebGpuBackend, g: Geo, x: GPUBuffer, xk: ElemKind, w: GPUBuffer, wk: ElemKind, b: { buffer: GPUBuffer; kind: ElemKind } | null, y: GPUBuffer, yk: 'f32' | 'f16'): void {
@@ -551,27 +558,10 @@ function convTransposeKernel(ctx: Ctx<ConvTransposeAttrs>): unknown[] {
           const key = gemmKey({ key: opKey, tile, aMode: 'scalar', aOrder: 'k', bMode: 'scalar', bOrder: 'n', cMode: 'scalar' });
           const program = be.program(key, () => convTransposeProgram(key, opKey, tile, xk, wk, bk, out.kind));
           const u: UniformValues = {
-            G: g.G,
-            Cg,
-            Og,
-            Cin: g.C,
-            O: g.O,
-            S: prod3(g.inp),
-            P: prod3(g.out),
-            D: g.inp[0],
-            H: g.inp[1],
-            W: g.inp[2],
-            OH: g.out[1],
-            OW: g.out[2],
+            ...geoUniforms(g, Cg, Og, prod3(g.out)),
             KH,
             KW,
             kvol: KD * KH * KW,
-            sd: g.stride[0],
-            sh: g.stride[1],
-            sw: g.stride[2],
-            dd: g.dil[0],
-            dh: g.dil[1],
-            dw: g.dil[2],
             o0d: a.o0,
             o0h: b.o0,
             o0w: c.o0,
