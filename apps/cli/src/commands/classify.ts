@@ -20,7 +20,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { basename, join } from 'node:path';
-import { type StateDict, type Tensor, initBackend, loadStateDict, parseSafetensors, registeredBackends, setBackend, tensor } from '@tubelet/core';
+import { type StateDict, type Tensor, getKernel, initBackend, loadStateDict, opCatalogue, parseSafetensors, registeredBackends, setBackend, tensor } from '@tubelet/core';
 import { topkClasses } from '@tubelet/heads';
 import {
   StateDictError,
@@ -405,7 +405,7 @@ function gpuPresent(): boolean {
   }
 }
 
-/** `auto`: cuda, else a hardware WebGPU adapter, else cpu. A named backend must be available. */
+/** `auto`: cuda, else a hardware WebGPU adapter, else cpu — each only when it has every op's kernel. A named backend must be available. */
 async function chooseBackend(name: string): Promise<{ backend: string; note: string | null }> {
   await registerOptionalBackends();
   const known = registeredBackends();
@@ -417,6 +417,8 @@ async function chooseBackend(name: string): Promise<{ backend: string; note: str
       try {
         const b = await initBackend(cand);
         if (cand === 'webgpu' && softwareAdapter(b)) continue;
+        // only a backend with a kernel for every op (the cuda addon has a smoke-test kernel only so far)
+        if (![...opCatalogue().keys()].every((op) => getKernel(op, b))) continue;
         await setBackend(cand);
         return { backend: cand, note: null };
       } catch {
