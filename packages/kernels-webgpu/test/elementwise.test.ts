@@ -46,7 +46,7 @@ import {
 } from '@tubelet/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { WebGpuBackend } from '../src/index';
-import { setupWebGpu } from './helpers';
+import { rng as lcg, setupWebGpu } from './helpers';
 
 const { backend: gpu, reason } = await setupWebGpu();
 const be = gpu as WebGpuBackend;
@@ -65,13 +65,6 @@ async function both(f: (xs: Tensor[]) => Tensor, inputs: { data: TypedArray; sha
   return { gpu: await run('webgpu'), cpu: await run('cpu') };
 }
 
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function f32s(n: number, lo: number, hi: number, seed = 1): Float32Array {
   const r = lcg(seed);

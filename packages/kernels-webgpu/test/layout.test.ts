@@ -21,19 +21,12 @@ import {
 } from '@tubelet/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { WebGpuBackend } from '../src/index';
-import { setupWebGpu } from './helpers';
+import { rng as lcg, setupWebGpu } from './helpers';
 
 const { backend: gpu, reason } = await setupWebGpu();
 const be = gpu as WebGpuBackend;
 afterAll(() => removeBackend('webgpu'));
 
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Host values of `dtype` (distinct bit patterns, NaN payloads for floats). */
 function values(dtype: DType, n: number, seed: number): TypedArray {

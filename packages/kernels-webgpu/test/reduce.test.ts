@@ -24,19 +24,12 @@ import {
 import { type HostTensor, type Tolerance, compareTensor } from '@tubelet/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { WebGpuBackend } from '../src/index';
-import { setupWebGpu } from './helpers';
+import { rng as lcg, setupWebGpu } from './helpers';
 
 const { backend: gpu, reason } = await setupWebGpu();
 const be = gpu as WebGpuBackend;
 afterAll(() => removeBackend('webgpu'));
 
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function host(dtype: DType, shape: number[], seed: number, lo = -1, hi = 1): HostTensor {
   const r = lcg(seed);

@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { type Tensor, dispose, getBackend, setBackend, tensor } from '@tubelet/core';
 import { VIVIT_PRESETS, loadUniformer, loadVivit, traceUniformer, traceVivit, uniformerPresets } from '@tubelet/models';
 import { UserError } from '../main';
+import { randn } from '../random';
 import { registerOptionalBackends } from '../optional-backends';
 import { onnxForNamedModel } from './export';
 import { presetInputShape } from './models';
@@ -39,21 +40,6 @@ function count(name: string, v: string | undefined, def: number, min: number): n
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UserError(`--${name} must be an integer >= ${min}, got '${v}'`, 2);
   return n;
-}
-
-/** Deterministic N(0, 1) input values (mulberry32 + Box–Muller). */
-function randn(n: number, seed = 1): Float32Array {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-  return out;
 }
 
 function summarize(runtime: string, times: number[], flops: number): Timing {

@@ -17,10 +17,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { basename, join } from 'node:path';
-import { type StateDict, type Tensor, getKernel, initBackend, loadStateDict, opCatalogue, parseSafetensors, registeredBackends, setBackend, tensor } from '@tubelet/core';
+import { type StateDict, type Tensor, getKernel, initBackend, loadStateDict, opCatalogue, registeredBackends, setBackend, tensor } from '@tubelet/core';
 import { topkClasses } from '@tubelet/heads';
 import {
   StateDictError,
@@ -60,6 +59,7 @@ import {
   uniformerClipIndices,
   vivitClipIndices,
 } from '../preprocess/index';
+import { readConfigFile } from '../config-file';
 import { UserError } from '../main';
 import { registerOptionalBackends } from '../optional-backends';
 
@@ -240,29 +240,6 @@ export function namedModelSpec(name: string): ModelSpec {
     };
   }
   throw new UserError(`'${name}' is a ${preset.task} model, not a classifier; classify takes the video and image classification models ('tubelet models')`, 2);
-}
-
-/** A custom config: JSON, or the `config` metadata of a parity-vector .safetensors file. */
-async function readConfigFile(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    if (path.endsWith('.safetensors')) {
-      const meta = parseSafetensors(new Uint8Array(await readFile(path)), { source: path }).metadata;
-      if (!meta.config) throw new UserError(`${path} has no 'config' entry in its metadata`);
-      text = meta.config;
-    } else text = await readFile(path, 'utf8');
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`cannot read --config '${path}': ${oneLine(e)}`);
-  }
-  let cfg: unknown;
-  try {
-    cfg = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`--config '${path}' is not valid JSON: ${oneLine(e)}`);
-  }
-  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new UserError(`--config '${path}' is not a JSON object`);
-  return cfg as Record<string, unknown>;
 }
 
 function numField(o: Record<string, unknown>, k: string, what: string): number | undefined {

@@ -6,26 +6,12 @@ import { type Tensor, conv, dispose, formatReport, layerNorm, loadStateDict, mem
 import { runBackends } from './backends';
 import { runConvert } from './convert';
 import { runInspect } from './inspect';
+import { randn } from '../random';
 
 const ASSET = fileURLToPath(new URL('../assets/uniformer-video-tiny.random.pth', import.meta.url));
 
 function heading(s: string): void {
   console.log(`\n== ${s} ==`);
-}
-
-/** Deterministic N(0, 1) samples (mulberry32 + Box–Muller). */
-function randn(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-  return out;
 }
 
 /**

@@ -4,8 +4,8 @@
  * dim (`N`) and writes the file. A named model (see `tubelet models`) or a custom config
  * (`--arch A --config cfg.json|vectors.safetensors`, as `tubelet run`) is exported.
  */
-import { readFile, stat, writeFile } from 'node:fs/promises';
-import { type StateDict, type Tensor, decodeOnnxModel, exportOnnx, loadStateDict, parseSafetensors, traceForExport } from '@tubelet/core';
+import { stat, writeFile } from 'node:fs/promises';
+import { type StateDict, type Tensor, decodeOnnxModel, exportOnnx, loadStateDict, traceForExport } from '@tubelet/core';
 import {
   UNIFORMER_ARCHS,
   VIVIT_PRESETS,
@@ -20,6 +20,7 @@ import {
 } from '@tubelet/models';
 import { DownloadError, fetchWeights } from '../download/index';
 import { bytes } from '../format';
+import { readConfigFile } from '../config-file';
 import { UserError } from '../main';
 import { presetInputShape } from './models';
 
@@ -63,28 +64,6 @@ const oneLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).spl
 
 const VIVIT_ARCH = 'vivit';
 const ARCHS = [...Object.keys(UNIFORMER_ARCHS), VIVIT_ARCH];
-
-/** The config: a JSON file, or the `config` metadata of a .safetensors file (the parity vectors). */
-async function readConfig(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    if (path.endsWith('.safetensors')) {
-      const meta = parseSafetensors(new Uint8Array(await readFile(path)), { source: path }).metadata ?? {};
-      if (!meta.config) throw new UserError(`${path} has no 'config' entry in its metadata`);
-      text = meta.config;
-    } else text = await readFile(path, 'utf8');
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`cannot read --config '${path}': ${oneLine(e)}`);
-  }
-  try {
-    const cfg = JSON.parse(text) as unknown;
-    if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new Error('not a JSON object');
-    return cfg as Record<string, unknown>;
-  } catch (e) {
-    throw new UserError(`--config '${path}' is not valid JSON: ${oneLine(e)}`);
-  }
-}
 
 function parseShape(s: string): number[] {
   const dims = s.split(/[x×,]/).map((d) => d.trim());
@@ -236,7 +215,7 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
     }
   } else {
     if (!ARCHS.includes(o.arch!)) throw new UserError(`unknown --arch '${o.arch}' (one of: ${ARCHS.join(', ')})`, 2);
-    const cfgJson = await readConfig(o.config!);
+    const cfgJson = await readConfigFile(o.config!);
     const label = `${o.arch} (${o.config})`;
     if (o.arch === VIVIT_ARCH) {
       ex = await vivitExportable(label, cfgJson as unknown as VivitConfigInput, shape, weights?.dict, seed, o.weights, outputs);

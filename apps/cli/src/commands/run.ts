@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import {
   type RawTensor,
   type StateDict,
@@ -6,13 +5,13 @@ import {
   dispose,
   getBackend,
   loadStateDict,
-  parseSafetensors,
   rawToTensor,
   setBackend,
   tensorsToStateDict,
   writeSafetensorsFile,
 } from '@tubelet/core';
 import { UNIFORMER_ARCHS, configFromOfficial, fromHfPixelValues, loadUniformer, loadVivit } from '@tubelet/models';
+import { readConfigFile } from '../config-file';
 import { UserError } from '../main';
 import { MASKRCNN_HEADS_INPUTS, runMaskRcnnHeads } from './detect';
 import { poseModelFromOfficial, poseRunOutputs } from './pose';
@@ -35,30 +34,6 @@ export interface RunOptions {
   backend?: string;
   outputs?: string;
   seed?: string;
-}
-
-/** The config: a JSON file, or the `config` metadata of a .safetensors file (the parity vectors). */
-async function readConfig(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    if (path.endsWith('.safetensors')) {
-      const meta = parseSafetensors(new Uint8Array(await readFile(path)), { source: path }).metadata;
-      if (!meta.config) throw new UserError(`${path} has no 'config' entry in its metadata`);
-      text = meta.config;
-    } else {
-      text = await readFile(path, 'utf8');
-    }
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`cannot read config '${path}': ${(e as Error).message.split('\n')[0]}`);
-  }
-  try {
-    const cfg = JSON.parse(text) as unknown;
-    if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new Error('not a JSON object');
-    return cfg as Record<string, unknown>;
-  } catch (e) {
-    throw new UserError(`config '${path}' is not valid JSON: ${(e as Error).message}`);
-  }
 }
 
 /** Input and output tensors of the vector files ride along in the same file; weights are the rest. */
@@ -114,7 +89,7 @@ export async function runRun(o: RunOptions): Promise<void> {
     await setBackend(o.backend);
   }
   const backend = getBackend().name;
-  const cfgJson = await readConfig(o.config);
+  const cfgJson = await readConfigFile(o.config);
   const inputs = await loadStateDict(o.input).catch((e: Error) => {
     throw new UserError(`cannot read --input '${o.input}': ${e.message.split('\n')[0]}`);
   });
