@@ -190,6 +190,22 @@ function swapLast(c: ExportNodeContext, name: string, rank: number): string {
 
 const isFloat = (d: DType) => d === 'float32' || d === 'float16';
 
+/** Conv / ConvTranspose inputs: x, weight and the bias when present. */
+function convInputs(c: ExportNodeContext): string[] {
+  return c.inputs[2] ? c.inputs.slice(0, 3) : c.inputs.slice(0, 2);
+}
+
+/** The attributes Conv and ConvTranspose share (pads are already [begins..., ends...], ONNX order). */
+function convAttrs(c: ExportNodeContext) {
+  return {
+    kernel_shape: ai(info(c, 1).shape.slice(2)),
+    strides: ai(attr<number[]>(c, 'stride')),
+    pads: ai(attr<number[]>(c, 'pads')),
+    dilations: ai(attr<number[]>(c, 'dilation')),
+    group: ii(attr<number>(c, 'groups')),
+  };
+}
+
 const MAPPERS: Record<string, Mapper> = {
   // ---- elementwise
   add: direct('Add'),
@@ -306,37 +322,10 @@ const MAPPERS: Record<string, Mapper> = {
 
   // ---- convolution and pooling
   conv: (c) => {
-    const w = info(c, 1);
-    const ins = c.inputs[2] ? c.inputs.slice(0, 3) : c.inputs.slice(0, 2);
-    c.op(
-      'Conv',
-      ins,
-      {
-        kernel_shape: ai(w.shape.slice(2)),
-        strides: ai(attr<number[]>(c, 'stride')),
-        pads: ai(attr<number[]>(c, 'pads')),
-        dilations: ai(attr<number[]>(c, 'dilation')),
-        group: ii(attr<number>(c, 'groups')),
-      },
-      c.outputs[0],
-    );
+    c.op('Conv', convInputs(c), convAttrs(c), c.outputs[0]);
   },
   convTranspose: (c) => {
-    const w = info(c, 1);
-    const ins = c.inputs[2] ? c.inputs.slice(0, 3) : c.inputs.slice(0, 2);
-    c.op(
-      'ConvTranspose',
-      ins,
-      {
-        kernel_shape: ai(w.shape.slice(2)),
-        strides: ai(attr<number[]>(c, 'stride')),
-        pads: ai(attr<number[]>(c, 'pads')),
-        dilations: ai(attr<number[]>(c, 'dilation')),
-        output_padding: ai(attr<number[]>(c, 'outputPadding')),
-        group: ii(attr<number>(c, 'groups')),
-      },
-      c.outputs[0],
-    );
+    c.op('ConvTranspose', convInputs(c), { ...convAttrs(c), output_padding: ai(attr<number[]>(c, 'outputPadding')) }, c.outputs[0]);
   },
   avgPool: (c) => {
     c.op(
